@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s-manage/internal/config"
+	"k8s-manage/internal/httpserver"
+)
+
+var binary string // built once by TestMain
+
+// lockedBuffer collects a child's log lines while the test reads them.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) WriteString(s string) { l.mu.Lock(); defer l.mu.Unlock(); l.b.WriteString(s) }
+func (l *lockedBuffer) String() string       { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "k8sm-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "k8s-manage")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestConfigCheckReportsEveryProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte("http:\n  prot: 8080\n  port: -5\nstore:\n  dsn: sqlite://./x.db\n"), 0o600)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"config", "check", path}, &stdout, &stderr)
+	if code == 0 {
+		t.Fatalf("exit code 0 for a bad config; stderr=%s", stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		"http.port: must be between 0 and 65535, got -5",
+		`http.prot: unknown key (did you mean "http.port"?)`,
+		"2 problem(s) found",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	good := filepath.Join("..", "..", "deploy", "config", "k8s-manage.example.yaml")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--config", good, "config", "check"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("example config: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "OK") {
+		t.Errorf("want OK, got %q", stdout.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"version", "--json"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var v map[string]string
+	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["version"] == "" || v["go_version"] == "" {
+		t.Fatalf("version --json = %q (%v)", stdout.String(), err)
+	}
+}
+
+// startServe runs the real binary's serve subcommand on a free loopback port and returns the
+// address once it listens.
+func startServe(t *testing.T) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(),
+		"K8SM_HTTP_PORT=0",
+		"K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"),
+		"K8SM_HTTP_SHUTDOWN_TIMEOUT=10s",
+	)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	logs := &lockedBuffer{}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "http server listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return cmd, a, logs
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start listening; logs:\n%s", logs)
+		return nil, "", nil
+	}
+}
+
+func TestServeEndpoints(t *testing.T) {
+	_, addr, _ := startServe(t)
+	for path, want := range map[string]string{
+		"/healthz":        `"status":"ok"`,
+		"/readyz":         `"store":{"status":"ok"}`,
+		"/metrics":        "go_goroutines",
+		"/api/v1/version": `"version"`,
+	} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	resp, _ := http.Get("http://" + addr + "/metrics")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `k8sm_http_requests_total{code="200",method="GET",route="/healthz"}`) {
+		t.Error("metrics lack the HTTP request counter")
+	}
+}
+
+// SIGTERM during a slow request, through the same signal wiring main uses: the request
+// completes, then Run returns nil (so main exits 0).
+func TestSIGTERMDuringSlowRequest(t *testing.T) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	cfg := config.Default()
+	cfg.HTTP.Port = freePort(t)
+	cfg.Store.DSN = "sqlite://" + filepath.Join(t.TempDir(), "s.db")
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	started := make(chan struct{})
+	a.http.API().Get("/test-slow", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(time.Second)
+		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"finished": "true"})
+	})
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx) }()
+
+	url := "http://" + cfg.HTTP.Addr() + "/api/v1/test-slow"
+	got := make(chan string, 1)
+	go func() {
+		for i := 0; i < 100; i++ { // wait for the listener
+			resp, err := http.Get(url)
+			if err != nil {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+			return
+		}
+		got <- "never connected"
+	}()
+	<-started
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; !strings.HasPrefix(r, "200 ") || !strings.Contains(r, `"finished":"true"`) {
+		t.Fatalf("slow request during SIGTERM: %s", r)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("Run after SIGTERM = %v, want nil (exit 0)", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The real binary: SIGTERM after serving on a kept-alive connection stops it cleanly, exit 0.
+func TestBinaryExitsZeroOnSIGTERM(t *testing.T) {
+	cmd, addr, logs := startServe(t)
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("exit code %d after SIGTERM, want 0; logs:\n%s", ee.ExitCode(), logs)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("process did not exit after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "http server stopped") {
+		t.Errorf("no clean-stop log line:\n%s", logs)
+	}
+}

@@ -1,0 +1,131 @@
+// Package config loads k8s-manage's configuration: one YAML file whose every key can be
+// overridden by an environment variable (K8SM_ prefix, path joined by underscores) and whose
+// secret keys can also be read from files (<key>_file). Every problem found is reported with
+// the key it belongs to, all at once.
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of the service.
+type Config struct {
+	HTTP  HTTP  `yaml:"http"`
+	Log   Log   `yaml:"log"`
+	Store Store `yaml:"store"`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response; streaming handlers extend it themselves.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout bounds how long in-flight requests may drain after SIGTERM.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// MaxBodyBytes limits request bodies; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Addr is the listen address.
+func (h HTTP) Addr() string { return net.JoinHostPort(h.Host, fmt.Sprint(h.Port)) }
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Store configures the persistent store.
+type Store struct {
+	// DSN is sqlite://PATH (default) or postgres://user:pass@host/db?sslmode=... .
+	DSN string `yaml:"dsn" secret:"true"`
+	// MaxOpenConns bounds the connection pool (PostgreSQL); SQLite uses its own settings.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Default returns a configuration that runs with nothing configured.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			Host:            "127.0.0.1",
+			Port:            8080,
+			ReadTimeout:     Duration(30 * time.Second),
+			WriteTimeout:    Duration(60 * time.Second),
+			IdleTimeout:     Duration(120 * time.Second),
+			ShutdownTimeout: Duration(25 * time.Second),
+			MaxBodyBytes:    4 << 20,
+		},
+		Log:   Log{Level: "info", Format: "json"},
+		Store: Store{DSN: "sqlite://./data/k8s-manage.db", MaxOpenConns: 10},
+	}
+}
+
+// Problem is one invalid or unknown key.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// Problems is every problem found in a configuration; it is the error Load returns.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return fmt.Sprintf("%d configuration problem(s):\n  %s", len(ps), strings.Join(lines, "\n  "))
+}
+
+// Validate checks values and returns every problem found.
+func (c Config) Validate() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) { ps = append(ps, Problem{key, fmt.Sprintf(format, args...)}) }
+
+	if c.HTTP.Host == "" {
+		add("http.host", "must not be empty")
+	}
+	if c.HTTP.Port < 0 || c.HTTP.Port > 65535 {
+		add("http.port", "must be between 0 and 65535, got %d", c.HTTP.Port)
+	}
+	for key, d := range map[string]Duration{
+		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
+		"http.idle_timeout": c.HTTP.IdleTimeout, "http.shutdown_timeout": c.HTTP.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			add(key, "must be a positive duration, got %s", d)
+		}
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		add("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		add("log.format", "must be json or text; got %q", c.Log.Format)
+	}
+	if !strings.HasPrefix(c.Store.DSN, "sqlite://") && !strings.HasPrefix(c.Store.DSN, "postgres://") &&
+		!strings.HasPrefix(c.Store.DSN, "postgresql://") {
+		// The DSN may hold a password: name the scheme problem without echoing the value.
+		add("store.dsn", "must start with sqlite:// or postgres://")
+	}
+	if c.Store.MaxOpenConns <= 0 {
+		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)
+	}
+	sortProblems(ps)
+	return ps
+}
