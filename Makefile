@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build run test lint bench clean test-deps
+.PHONY: build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status
 
 build: ## build bin/k8s-manage
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -16,10 +16,23 @@ build: ## build bin/k8s-manage
 run: build ## run the service with the built-in defaults (127.0.0.1:8080, SQLite under ./data)
 	./$(BIN) serve
 
-# test-deps installs and starts what the suites need and writes their environment to .test.env.
-test-deps:
+# test-deps installs and starts what the suites need (PostgreSQL, the sandbox control plane)
+# and writes their environment to bin/.test.env.
+test-deps: sandbox-up
 	@mkdir -p bin
 	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" > bin/.test.env
+
+sandbox-bins: ## build the control-plane binaries (cached by pinned versions; cold build ~10-20 min)
+	hack/sandbox/build.sh >/dev/null
+
+sandbox-up: sandbox-bins ## start (or reuse) the local control plane: 3 kwok nodes, loopback only
+	$(GO) run ./cmd/k8s-manage sandbox up
+
+sandbox-down: ## stop the local control plane and remove its files
+	$(GO) run ./cmd/k8s-manage sandbox down
+
+sandbox-status: ## each component's state, the nodes, the kubeconfig and kubectl paths
+	$(GO) run ./cmd/k8s-manage sandbox status
 
 test: test-deps lint ## install what is missing, then vet and run every test (race detector on)
 	set -a && . bin/.test.env && set +a && hack/ci/gotest.sh -race -count=1 $(PKGS)
@@ -32,5 +45,5 @@ lint: ## gofmt check and go vet
 bench: test-deps ## run the benchmarks and print their figures
 	set -a && . bin/.test.env && set +a && $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-clean: ## remove build output and local data
+clean: ## remove build output and local data (stop the sandbox first: make sandbox-down)
 	rm -rf bin data
