@@ -13,8 +13,11 @@ PKGS := ./...
 build: ## build bin/k8s-manage
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
 
-run: build ## run the service with the built-in defaults (127.0.0.1:8080, SQLite under ./data)
-	./$(BIN) serve
+# With no cluster configured (K8SM_CLUSTER_MODE / K8SM_CLUSTER_KUBECONFIG / K8SM_CONFIG unset),
+# `make run` uses the local sandbox control plane, building and starting it as needed.
+run: build sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the sandbox cluster unless one is configured)
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	exec ./$(BIN) serve
 
 # test-deps installs and starts what the suites need (PostgreSQL, the sandbox control plane)
 # and writes their environment to bin/.test.env.

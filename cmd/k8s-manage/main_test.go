@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
 )
@@ -94,10 +97,12 @@ func TestVersion(t *testing.T) {
 
 // startServe runs the real binary's serve subcommand on a free loopback port and returns the
 // address once it listens.
-func startServe(t *testing.T) (*exec.Cmd, string, *lockedBuffer) {
+func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), "K8SM_CLUSTER_MODE=none")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(cmd.Env,
 		"K8SM_HTTP_PORT=0",
 		"K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"),
 		"K8SM_HTTP_SHUTDOWN_TIMEOUT=10s",
@@ -163,6 +168,7 @@ func TestSIGTERMDuringSlowRequest(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	cfg := config.Default()
+	cfg.Cluster.Mode = config.ClusterNone
 	cfg.HTTP.Port = freePort(t)
 	cfg.Store.DSN = "sqlite://" + filepath.Join(t.TempDir(), "s.db")
 	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -244,5 +250,45 @@ func TestBinaryExitsZeroOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "http server stopped") {
 		t.Errorf("no clean-stop log line:\n%s", logs)
+	}
+}
+
+// serve against the sandbox: the cluster is a readiness dependency and the platform's
+// ClusterRoles exist after start.
+func TestServeWithCluster(t *testing.T) {
+	env := sandboxtest.Start(t)
+	_, addr, logs := startServe(t, "K8SM_CLUSTER_MODE=kubeconfig", "K8SM_CLUSTER_KUBECONFIG="+env.Sandbox.KubeconfigPath())
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"cluster":{"status":"ok"}`) {
+		t.Fatalf("readyz = %d %s\nlogs:\n%s", resp.StatusCode, b, logs)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoles().Get(context.Background(), "k8sm-developer", metav1.GetOptions{}); err != nil {
+		t.Fatalf("cluster roles not ensured: %v", err)
+	}
+}
+
+func TestServeRefusesUnreachableCluster(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: secret-token-value}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600)
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(), "K8SM_HTTP_PORT=0", "K8SM_CLUSTER_MODE=kubeconfig", "K8SM_CLUSTER_KUBECONFIG="+kubeconfig,
+		"K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started without a reachable cluster")
+	}
+	if !strings.Contains(string(out), "cluster (mode kubeconfig)") || strings.Contains(string(out), "secret-token-value") {
+		t.Fatalf("output:\n%s", out)
 	}
 }

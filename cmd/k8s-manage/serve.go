@@ -6,8 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"k8s-manage/hack/sandbox"
+	"k8s-manage/platform/kube"
+	"k8s-manage/platform/tenant"
 
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
@@ -36,10 +41,12 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 
 // app is the running service: every part built from the configuration, wired explicitly.
 type app struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store *store.Store
-	http  *httpserver.Server
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	http    *httpserver.Server
+	kube    *kube.Clients   // nil when cluster.mode is none
+	tenants *tenant.Service // nil when cluster.mode is none
 }
 
 // newApp builds the service's parts from cfg. Close releases them.
@@ -50,6 +57,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	log.Info("store ready", "engine", st.Dialect().String())
 
+	ready := map[string]httpserver.Check{"store": st.Ping}
+	kc, err := connectCluster(ctx, cfg.Cluster, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var tenants *tenant.Service
+	if kc != nil {
+		ready["cluster"] = func(ctx context.Context) error { return clusterReady(ctx, kc) }
+		tenants = tenant.NewService(st, kc, log)
+		if err := tenants.EnsureClusterRoles(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+
 	reg := obs.NewRegistry()
 	srv := httpserver.New(httpserver.Options{
 		ReadTimeout:     cfg.HTTP.ReadTimeout.D(),
@@ -59,9 +82,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
 		Logger:          log,
 		Registry:        reg,
-		Ready:           map[string]httpserver.Check{"store": st.Ping},
+		Ready:           ready,
 	})
-	return &app{cfg: cfg, log: log, store: st, http: srv}, nil
+	return &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants}, nil
 }
 
 // Run serves until ctx is cancelled, then drains in-flight requests.
@@ -84,4 +107,50 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	return a.Run(ctx)
+}
+
+// connectCluster reaches Kubernetes as cluster.mode says; nil means no cluster (mode none).
+func connectCluster(ctx context.Context, c config.Cluster, log *slog.Logger) (*kube.Clients, error) {
+	mode := c.ResolvedMode(os.Getenv("KUBERNETES_SERVICE_HOST") != "")
+	opts := kube.Options{Kubeconfig: c.Kubeconfig, QPS: c.QPS, Burst: c.Burst}
+	switch mode {
+	case config.ClusterNone:
+		log.Warn("no cluster configured (cluster.mode none): platform features are off")
+		return nil, nil
+	case config.ClusterSandbox:
+		sb, err := sandbox.New(sandbox.Options{WorkDir: c.SandboxDir, Out: os.Stderr})
+		if err != nil {
+			return nil, fmt.Errorf("cluster.mode sandbox: %w", err)
+		}
+		info, err := sb.Up(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.mode sandbox: %w", err)
+		}
+		opts.Kubeconfig = info.Kubeconfig
+	case config.ClusterInCluster:
+		opts.Kubeconfig = ""
+	}
+	kc, err := kube.Load(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cluster (mode %s): %w", mode, err)
+	}
+	if err := clusterReady(ctx, kc); err != nil {
+		return nil, fmt.Errorf("cluster (mode %s): %w", mode, err)
+	}
+	log.Info("cluster ready", "mode", mode, "server", kc.RESTConfig().Host)
+	return kc, nil
+}
+
+// clusterReady asks the API server's /readyz.
+func clusterReady(ctx context.Context, kc *kube.Clients) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := kc.Admin().Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("API server not ready: %w", err)
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("API server not ready: %s", body)
+	}
+	return nil
 }

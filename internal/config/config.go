@@ -13,9 +13,46 @@ import (
 
 // Config is the whole configuration of the service.
 type Config struct {
-	HTTP  HTTP  `yaml:"http"`
-	Log   Log   `yaml:"log"`
-	Store Store `yaml:"store"`
+	HTTP    HTTP    `yaml:"http"`
+	Log     Log     `yaml:"log"`
+	Store   Store   `yaml:"store"`
+	Cluster Cluster `yaml:"cluster"`
+}
+
+// Cluster says how the service reaches Kubernetes.
+type Cluster struct {
+	// Mode is kubeconfig, in-cluster, sandbox or none. Empty means: kubeconfig when Kubeconfig
+	// is set, in-cluster when running in a pod, otherwise none.
+	Mode string `yaml:"mode"`
+	// Kubeconfig is the kubeconfig file for mode kubeconfig.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// SandboxDir is the sandbox's work folder for mode sandbox (default <repo>/.sandbox).
+	SandboxDir string `yaml:"sandbox_dir"`
+	// QPS and Burst are the client-side rate limits of the service's own identity.
+	QPS   float32 `yaml:"qps"`
+	Burst int     `yaml:"burst"`
+}
+
+// Cluster modes.
+const (
+	ClusterKubeconfig = "kubeconfig"
+	ClusterInCluster  = "in-cluster"
+	ClusterSandbox    = "sandbox"
+	ClusterNone       = "none"
+)
+
+// ResolvedMode applies the defaulting rule of Mode; inPod says whether the process runs in a pod.
+func (c Cluster) ResolvedMode(inPod bool) string {
+	switch {
+	case c.Mode != "":
+		return c.Mode
+	case c.Kubeconfig != "":
+		return ClusterKubeconfig
+	case inPod:
+		return ClusterInCluster
+	default:
+		return ClusterNone
+	}
 }
 
 // HTTP configures the HTTP server.
@@ -62,8 +99,9 @@ func Default() Config {
 			ShutdownTimeout: Duration(25 * time.Second),
 			MaxBodyBytes:    4 << 20,
 		},
-		Log:   Log{Level: "info", Format: "json"},
-		Store: Store{DSN: "sqlite://./data/k8s-manage.db", MaxOpenConns: 10},
+		Log:     Log{Level: "info", Format: "json"},
+		Store:   Store{DSN: "sqlite://./data/k8s-manage.db", MaxOpenConns: 10},
+		Cluster: Cluster{QPS: 100, Burst: 200},
 	}
 }
 
@@ -122,6 +160,17 @@ func (c Config) Validate() Problems {
 		!strings.HasPrefix(c.Store.DSN, "postgresql://") {
 		// The DSN may hold a password: name the scheme problem without echoing the value.
 		add("store.dsn", "must start with sqlite:// or postgres://")
+	}
+	switch c.Cluster.Mode {
+	case "", ClusterKubeconfig, ClusterInCluster, ClusterSandbox, ClusterNone:
+	default:
+		add("cluster.mode", "must be kubeconfig, in-cluster, sandbox or none; got %q", c.Cluster.Mode)
+	}
+	if c.Cluster.Mode == ClusterKubeconfig && c.Cluster.Kubeconfig == "" {
+		add("cluster.kubeconfig", "is required when cluster.mode is kubeconfig")
+	}
+	if c.Cluster.QPS <= 0 || c.Cluster.Burst <= 0 {
+		add("cluster.qps", "qps and burst must be positive")
 	}
 	if c.Store.MaxOpenConns <= 0 {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)

@@ -51,8 +51,9 @@ func (s *Service) Get(ctx context.Context, t apps.Target) (*Usage, error) {
 		return nil, perr.FromAPI(err, "read quota of "+t.Namespace)
 	}
 	u := &Usage{Namespace: t.Namespace}
-	for _, name := range slices.Sorted(maps.Keys(q.Status.Hard)) {
-		hard, used := q.Status.Hard[name], q.Status.Used[name]
+	// Hard limits as configured (spec); usage as the quota controller counted it (status).
+	for _, name := range slices.Sorted(maps.Keys(q.Spec.Hard)) {
+		hard, used := q.Spec.Hard[name], q.Status.Used[name]
 		pct := 0.0
 		if hard.MilliValue() > 0 {
 			pct = float64(used.MilliValue()) * 100 / float64(hard.MilliValue())

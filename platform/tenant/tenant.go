@@ -296,7 +296,9 @@ func networkPolicy(tenant string, labels map[string]string) *networkingv1.Networ
 }
 
 // Get loads a tenant.
-func (s *Service) Get(ctx context.Context, name string) (Tenant, error) { return loadTenant(ctx, s.store, name) }
+func (s *Service) Get(ctx context.Context, name string) (Tenant, error) {
+	return loadTenant(ctx, s.store, name)
+}
 
 // List returns every tenant.
 func (s *Service) List(ctx context.Context) ([]Tenant, error) { return listTenants(ctx, s.store) }
