@@ -19,11 +19,12 @@ run: build sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the san
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	exec ./$(BIN) serve
 
-# test-deps installs and starts what the suites need (PostgreSQL, the sandbox control plane)
+# test-deps installs and starts what the suites need (PostgreSQL, milvus-lite, the sandbox control plane)
 # and writes their environment to bin/.test.env.
 test-deps: sandbox-up
 	@mkdir -p bin
 	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" > bin/.test.env
+	@echo "K8SM_TEST_MILVUS_ADDR=$$(hack/ci/milvus.sh)" >> bin/.test.env
 
 sandbox-bins: ## build the control-plane binaries (cached by pinned versions; cold build ~10-20 min)
 	hack/sandbox/build.sh >/dev/null
