@@ -44,7 +44,8 @@ type Embedder struct {
 
 // Options configure an Embedder.
 type Options struct {
-	// Dim is the vector length (default 512).
+	// Dim is the vector length (default 1024: on evals/datasets/retrieval.jsonl dense recall@5 is
+	// 0.63 at 256, 0.76 at 512, 0.90 at 1024 and 0.96 at 4096, from fewer hash collisions).
 	Dim int
 	// IDF weights features; nil weighs every feature 1.
 	IDF *IDF
@@ -55,7 +56,7 @@ var _ embedding.Embedder = (*Embedder)(nil)
 // New builds an Embedder.
 func New(opts Options) (*Embedder, error) {
 	if opts.Dim == 0 {
-		opts.Dim = 512
+		opts.Dim = 1024
 	}
 	if opts.Dim < 16 || opts.Dim > 8192 {
 		return nil, fmt.Errorf("hashembed: dim must be between 16 and 8192, got %d", opts.Dim)
