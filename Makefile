@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status
+.PHONY: build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval-retrieval
 
 build: ## build bin/k8s-manage
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -17,7 +17,7 @@ build: ## build bin/k8s-manage
 # `make run` uses the local sandbox control plane, building and starting it as needed.
 run: build sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the sandbox cluster unless one is configured)
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
-	exec ./$(BIN) serve
+	./$(BIN) ingest && exec ./$(BIN) serve
 
 # test-deps installs and starts what the suites need (PostgreSQL, milvus-lite, the sandbox control plane)
 # and writes their environment to bin/.test.env.
@@ -48,6 +48,12 @@ lint: ## gofmt check and go vet
 
 bench: test-deps ## run the benchmarks and print their figures
 	set -a && . bin/.test.env && set +a && $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+docs: ## regenerate the documents derived from the knowledge sources (KB chunks, FAQ markdown)
+	$(GO) run ./hack/gendocs
+
+eval-retrieval: ## score lexical, dense and hybrid retrieval on evals/datasets/retrieval.jsonl
+	$(GO) test -count=1 -v -run TestRetrievalEval ./evals/retrieval/ | grep -v -E '^(=== RUN|--- PASS|PASS$$)'
 
 clean: ## remove build output and local data (stop the sandbox first: make sandbox-down)
 	rm -rf bin data

@@ -140,7 +140,7 @@ func TestServeEndpoints(t *testing.T) {
 	_, addr, _ := startServe(t)
 	for path, want := range map[string]string{
 		"/healthz":        `"status":"ok"`,
-		"/readyz":         `"store":{"status":"ok"}`,
+		"/readyz":         `"knowledge":{"status":"ok"}`,
 		"/metrics":        "go_goroutines",
 		"/api/v1/version": `"version"`,
 	} {

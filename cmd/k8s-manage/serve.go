@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"k8s-manage/hack/sandbox"
+	"k8s-manage/knowledge/retrieve"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/tenant"
 
@@ -41,12 +42,14 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 
 // app is the running service: every part built from the configuration, wired explicitly.
 type app struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   *store.Store
-	http    *httpserver.Server
-	kube    *kube.Clients   // nil when cluster.mode is none
-	tenants *tenant.Service // nil when cluster.mode is none
+	cfg       config.Config
+	log       *slog.Logger
+	store     *store.Store
+	http      *httpserver.Server
+	kube      *kube.Clients   // nil when cluster.mode is none
+	tenants   *tenant.Service // nil when cluster.mode is none
+	knowledge *knowledgeParts
+	retriever *retrieve.Retriever
 }
 
 // newApp builds the service's parts from cfg. Close releases them.
@@ -58,8 +61,21 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	log.Info("store ready", "engine", st.Dialect().String())
 
 	ready := map[string]httpserver.Check{"store": st.Ping}
+	kp, err := openKnowledge(ctx, cfg.Knowledge, st, nil, false)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("knowledge: %w", err)
+	}
+	ready["knowledge"] = func(ctx context.Context) error {
+		_, err := kp.store.Revision(ctx)
+		return err
+	}
+	if all, err := kp.store.All(ctx); err == nil && len(all) == 0 {
+		log.Warn("the knowledge base is empty: run `k8s-manage ingest`")
+	}
 	kc, err := connectCluster(ctx, cfg.Cluster, log)
 	if err != nil {
+		kp.close()
 		st.Close()
 		return nil, err
 	}
@@ -84,7 +100,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Registry:        reg,
 		Ready:           ready,
 	})
-	return &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants}, nil
+	return &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
+		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight})}, nil
 }
 
 // Run serves until ctx is cancelled, then drains in-flight requests.
@@ -97,7 +114,10 @@ func (a *app) Run(ctx context.Context) error {
 }
 
 // Close releases what newApp opened.
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	a.knowledge.close()
+	return a.store.Close()
+}
 
 // serve builds the app and runs it until ctx is cancelled (SIGTERM/SIGINT).
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -13,10 +13,40 @@ import (
 
 // Config is the whole configuration of the service.
 type Config struct {
-	HTTP    HTTP    `yaml:"http"`
-	Log     Log     `yaml:"log"`
-	Store   Store   `yaml:"store"`
-	Cluster Cluster `yaml:"cluster"`
+	HTTP      HTTP      `yaml:"http"`
+	Log       Log       `yaml:"log"`
+	Store     Store     `yaml:"store"`
+	Cluster   Cluster   `yaml:"cluster"`
+	Knowledge Knowledge `yaml:"knowledge"`
+}
+
+// Knowledge configures documents, embeddings, the vector store and retrieval.
+type Knowledge struct {
+	// DocsRoot is the folder holding docs/ (the repository root by default).
+	DocsRoot string `yaml:"docs_root"`
+	// Store is embedded (default: inside the service store) or milvus.
+	Store string `yaml:"store"`
+	// Embedder is builtin (default, offline), openai (any OpenAI-compatible endpoint), ark or ollama.
+	Embedder string `yaml:"embedder"`
+	// Dim is the vector length: the built-in embedder's, and the dimensions asked of hosted models.
+	Dim int `yaml:"dim"`
+	// BaseURL, Model and APIKey configure a hosted embedder.
+	BaseURL string   `yaml:"base_url"`
+	Model   string   `yaml:"model"`
+	APIKey  string   `yaml:"api_key" secret:"true"`
+	Timeout Duration `yaml:"timeout"`
+	// DenseWeight is the dense side's weight in hybrid fusion (BM25 weighs 1).
+	DenseWeight float64 `yaml:"dense_weight"`
+	Milvus      Milvus  `yaml:"milvus"`
+}
+
+// Milvus configures the Milvus vector store.
+type Milvus struct {
+	Address    string `yaml:"address"`
+	Collection string `yaml:"collection"`
+	Username   string `yaml:"username"`
+	Password   string `yaml:"password" secret:"true"`
+	Index      string `yaml:"index"` // FLAT, IVF_FLAT or HNSW
 }
 
 // Cluster says how the service reaches Kubernetes.
@@ -102,6 +132,9 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "json"},
 		Store:   Store{DSN: "sqlite://./data/k8s-manage.db", MaxOpenConns: 10},
 		Cluster: Cluster{QPS: 100, Burst: 200},
+		Knowledge: Knowledge{DocsRoot: ".", Store: "embedded", Embedder: "builtin", Dim: 1024,
+			Timeout: Duration(30 * time.Second), DenseWeight: 0.5,
+			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
 	}
 }
 
@@ -171,6 +204,42 @@ func (c Config) Validate() Problems {
 	}
 	if c.Cluster.QPS <= 0 || c.Cluster.Burst <= 0 {
 		add("cluster.qps", "qps and burst must be positive")
+	}
+	k := c.Knowledge
+	switch k.Store {
+	case "embedded":
+	case "milvus":
+		if k.Milvus.Address == "" {
+			add("knowledge.milvus.address", "is required when knowledge.store is milvus")
+		}
+		switch strings.ToUpper(k.Milvus.Index) {
+		case "FLAT", "IVF_FLAT", "HNSW":
+		default:
+			add("knowledge.milvus.index", "must be FLAT, IVF_FLAT or HNSW; got %q", k.Milvus.Index)
+		}
+	default:
+		add("knowledge.store", "must be embedded or milvus; got %q", k.Store)
+	}
+	switch k.Embedder {
+	case "builtin":
+	case "openai", "ark", "ollama":
+		if k.Model == "" {
+			add("knowledge.model", "is required for the %s embedder", k.Embedder)
+		}
+		if k.Embedder != "ollama" && k.APIKey == "" {
+			add("knowledge.api_key", "is required for the %s embedder", k.Embedder)
+		}
+	default:
+		add("knowledge.embedder", "must be builtin, openai, ark or ollama; got %q", k.Embedder)
+	}
+	if k.Dim < 16 || k.Dim > 8192 {
+		add("knowledge.dim", "must be between 16 and 8192, got %d", k.Dim)
+	}
+	if k.DenseWeight <= 0 {
+		add("knowledge.dense_weight", "must be positive, got %g", k.DenseWeight)
+	}
+	if k.Timeout <= 0 {
+		add("knowledge.timeout", "must be a positive duration, got %s", k.Timeout)
 	}
 	if c.Store.MaxOpenConns <= 0 {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)

@@ -24,6 +24,9 @@ type Target interface {
 	indexer.Indexer
 	Delete(ctx context.Context, ids []string) error
 	Manifest(ctx context.Context) (map[string]knowledge.ManifestEntry, error)
+	// All returns every stored chunk: after a change of embedding space, chunks this run does
+	// not own (other tenants' runbooks) are re-embedded from their stored content.
+	All(ctx context.Context) ([]*schema.Document, error)
 }
 
 // Options configure Run.
@@ -113,12 +116,30 @@ func Run(ctx context.Context, chunks []knowledge.Chunk, t Target, opts Options) 
 		write = append(write, c.Document())
 	}
 	var remove []string
+	keep := map[string]bool{} // stored chunks outside this run to re-embed
 	for _, id := range slices.Sorted(maps.Keys(manifest)) {
 		e := manifest[id]
-		if !ids[id] && (scope(e.Source) || sum.Reembedded) {
+		switch {
+		case ids[id]:
+		case scope(e.Source):
 			remove = append(remove, id)
 			sum.Deleted++
 			src(e.Source).Deleted++
+		case sum.Reembedded:
+			keep[id] = true
+		}
+	}
+	if len(keep) > 0 {
+		stored, err := t.All(ctx)
+		if err != nil {
+			return sum, fmt.Errorf("ingest: read chunks to re-embed: %w", err)
+		}
+		for _, d := range stored {
+			if keep[d.ID] {
+				write = append(write, d)
+				sum.Updated++
+				src(knowledge.FromDocument(d).Source).Updated++
+			}
 		}
 	}
 	bar := newBar(opts.Progress, len(write))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/cloudwego/eino/components/retriever"
 	"github.com/cloudwego/eino/schema"
@@ -44,9 +45,12 @@ type Retriever struct {
 	// weights scale each method's reciprocal-rank contribution.
 	lexWeight, denseWeight float64
 
-	mu  sync.Mutex
-	rev string
-	lex *lexical.Index
+	revisionTTL time.Duration
+
+	mu      sync.Mutex
+	rev     string
+	checked time.Time
+	lex     *lexical.Index
 }
 
 var _ retriever.Retriever = (*Retriever)(nil)
@@ -61,6 +65,9 @@ type Options struct {
 	Mode Mode
 	// DenseWeight scales dense ranks in the fusion (0 means DefaultDenseWeight); BM25 weighs 1.
 	DenseWeight float64
+	// RevisionTTL is how long a freshness check of the BM25 index is reused (0 means 2s; negative
+	// checks on every call). Asking Milvus for its revision reads the whole manifest.
+	RevisionTTL time.Duration
 }
 
 // New builds a Retriever over src.
@@ -68,17 +75,24 @@ func New(src Source, opts Options) *Retriever {
 	if opts.DenseWeight <= 0 {
 		opts.DenseWeight = DefaultDenseWeight
 	}
-	return &Retriever{src: src, mode: opts.Mode, lexWeight: 1, denseWeight: opts.DenseWeight}
+	if opts.RevisionTTL == 0 {
+		opts.RevisionTTL = 2 * time.Second
+	}
+	return &Retriever{src: src, mode: opts.Mode, lexWeight: 1, denseWeight: opts.DenseWeight, revisionTTL: opts.RevisionTTL}
 }
 
 // index returns the BM25 index, rebuilt when the store's revision moved.
 func (r *Retriever) index(ctx context.Context) (*lexical.Index, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lex != nil && r.revisionTTL > 0 && time.Since(r.checked) < r.revisionTTL {
+		return r.lex, nil
+	}
 	rev, err := r.src.Revision(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.checked = time.Now()
 	if r.lex != nil && rev == r.rev {
 		return r.lex, nil
 	}
