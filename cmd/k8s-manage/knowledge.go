@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cloudwego/eino/components/embedding"
 	arkembed "github.com/cloudwego/eino-ext/components/embedding/ark"
 	ollamaembed "github.com/cloudwego/eino-ext/components/embedding/ollama"
 	openaiembed "github.com/cloudwego/eino-ext/components/embedding/openai"
+	"github.com/cloudwego/eino/components/embedding"
 	"github.com/cloudwego/eino/components/retriever"
 	"github.com/spf13/cobra"
 
@@ -175,7 +175,6 @@ func describe(e embedding.Embedder) string {
 	}
 	return fmt.Sprintf("%T", e)
 }
-
 
 func newRunbookCmd(g *globalFlags) *cobra.Command {
 	var tenant string
