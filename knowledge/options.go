@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudwego/eino/components/embedding"
+	"github.com/cloudwego/eino/components/indexer"
 	"github.com/cloudwego/eino/components/retriever"
 	"github.com/cloudwego/eino/schema"
 
@@ -85,4 +87,58 @@ func SourceScope(prefixes ...string) func(string) bool {
 		}
 		return false
 	}
+}
+
+// Query is a retrieval request as a store sees it: options resolved and the query embedded.
+type Query struct {
+	Vector    []float64
+	TopK      int
+	Threshold *float64
+	Tenant    string
+}
+
+// PrepareQuery resolves a store's retrieval options (eino's common ones and WithTenant) and
+// embeds the query with the option's embedder or def.
+func PrepareQuery(ctx context.Context, def embedding.Embedder, query string, opts []retriever.Option) (Query, error) {
+	if strings.TrimSpace(query) == "" {
+		return Query{}, errors.New("empty query")
+	}
+	q := Query{Tenant: GetRetrieveOptions(opts).Tenant}
+	q.TopK, q.Threshold = CommonOptions(opts)
+	emb := def
+	if o := retriever.GetCommonOptions(&retriever.Options{}, opts...); o.Embedding != nil {
+		emb = o.Embedding
+	}
+	vs, err := emb.EmbedStrings(ctx, []string{query})
+	if err != nil {
+		return Query{}, fmt.Errorf("embed query: %w", err)
+	}
+	if len(vs) != 1 {
+		return Query{}, fmt.Errorf("embed query: the embedder returned %d vectors", len(vs))
+	}
+	q.Vector = vs[0]
+	return q, nil
+}
+
+// EmbedDocuments embeds documents for storing (their EmbedText), with the option's embedder or def.
+func EmbedDocuments(ctx context.Context, def embedding.Embedder, docs []*schema.Document, opts []indexer.Option) ([][]float64, error) {
+	emb := def
+	if o := indexer.GetCommonOptions(&indexer.Options{}, opts...); o.Embedding != nil {
+		emb = o.Embedding
+	}
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		if d.ID == "" {
+			return nil, fmt.Errorf("document %d has no id", i)
+		}
+		texts[i] = EmbedText(d)
+	}
+	vecs, err := emb.EmbedStrings(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	if len(vecs) != len(docs) {
+		return nil, fmt.Errorf("embedder returned %d vectors for %d documents", len(vecs), len(docs))
+	}
+	return vecs, nil
 }

@@ -13,6 +13,7 @@ import (
 	openaiembed "github.com/cloudwego/eino-ext/components/embedding/openai"
 	"github.com/cloudwego/eino/components/embedding"
 	"github.com/cloudwego/eino/components/retriever"
+	"github.com/cloudwego/eino/schema"
 	"github.com/spf13/cobra"
 
 	"k8s-manage/internal/config"
@@ -119,12 +120,20 @@ func (kp *knowledgeParts) ingest(ctx context.Context, chunks []knowledge.Chunk, 
 		Meta: &kp.meta, Progress: progress})
 }
 
-func openServiceStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+// withKnowledge opens the service store and the knowledge parts for one command, runs fn and
+// closes them.
+func withKnowledge(ctx context.Context, cfg config.Config, corpus []knowledge.Chunk, fit bool, fn func(*knowledgeParts) error) error {
 	st, err := store.Open(ctx, store.Options{DSN: cfg.Store.DSN, MaxOpenConns: cfg.Store.MaxOpenConns})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
-	return st, nil
+	defer st.Close()
+	kp, err := openKnowledge(ctx, cfg.Knowledge, st, corpus, fit)
+	if err != nil {
+		return err
+	}
+	defer kp.close()
+	return fn(kp)
 }
 
 func newIngestCmd(g *globalFlags) *cobra.Command {
@@ -145,23 +154,15 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("load docs from knowledge.docs_root %q: %w", cfg.Knowledge.DocsRoot, err)
 			}
-			st, err := openServiceStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			kp, err := openKnowledge(ctx, cfg.Knowledge, st, chunks, rebuild)
-			if err != nil {
-				return err
-			}
-			defer kp.close()
-			sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, knowledge.SourceScope(corpus.SourcePrefix), cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d chunks from %s into the %s store (%s)\n%s", len(chunks), cfg.Knowledge.DocsRoot,
-				cfg.Knowledge.Store, describe(kp.emb), sum.Table())
-			return nil
+			return withKnowledge(ctx, cfg, chunks, rebuild, func(kp *knowledgeParts) error {
+				sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, knowledge.SourceScope(corpus.SourcePrefix), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d chunks from %s into the %s store (%s)\n%s", len(chunks), cfg.Knowledge.DocsRoot,
+					cfg.Knowledge.Store, describe(kp.emb), sum.Table())
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "refit the built-in embedder's IDF on the current docs and re-embed everything")
@@ -212,22 +213,14 @@ func newRunbookCmd(g *globalFlags) *cobra.Command {
 				}
 				chunks = append(chunks, cs...)
 			}
-			st, err := openServiceStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			kp, err := openKnowledge(ctx, cfg.Knowledge, st, nil, false)
-			if err != nil {
-				return err
-			}
-			defer kp.close()
-			sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, func(s string) bool { return sources[s] }, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			fmt.Fprint(cmd.OutOrStdout(), sum.Table())
-			return nil
+			return withKnowledge(ctx, cfg, nil, false, func(kp *knowledgeParts) error {
+				sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, func(s string) bool { return sources[s] }, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(cmd.OutOrStdout(), sum.Table())
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "the tenant that owns the runbooks")
@@ -253,18 +246,12 @@ func newKnowledgeCmd(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("--mode must be hybrid, lexical or dense")
 			}
 			ctx := cmd.Context()
-			st, err := openServiceStore(ctx, cfg)
-			if err != nil {
+			var docs []*schema.Document
+			err = withKnowledge(ctx, cfg, nil, false, func(kp *knowledgeParts) error {
+				r := retrieve.New(kp.store, retrieve.Options{Mode: m, DenseWeight: cfg.Knowledge.DenseWeight})
+				docs, err = r.Retrieve(ctx, args[0], retriever.WithTopK(top), knowledge.WithTenant(tenant))
 				return err
-			}
-			defer st.Close()
-			kp, err := openKnowledge(ctx, cfg.Knowledge, st, nil, false)
-			if err != nil {
-				return err
-			}
-			defer kp.close()
-			r := retrieve.New(kp.store, retrieve.Options{Mode: m, DenseWeight: cfg.Knowledge.DenseWeight})
-			docs, err := r.Retrieve(ctx, args[0], retriever.WithTopK(top), knowledge.WithTenant(tenant))
+			})
 			if err != nil {
 				return err
 			}

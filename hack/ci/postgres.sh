@@ -35,6 +35,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 pg_isready -h 127.0.0.1 -p "$port" >&2
+cd / # psql runs as the postgres user, who may not enter the current folder
 $as_pg psql -q -p "$port" -v ON_ERROR_STOP=1 >&2 <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'k8sm') THEN

@@ -8,7 +8,6 @@ import (
 	"container/heap"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -92,23 +91,9 @@ func (s *Store) Store(ctx context.Context, docs []*schema.Document, opts ...inde
 	if len(docs) == 0 {
 		return nil, nil
 	}
-	emb := s.emb
-	if o := indexer.GetCommonOptions(&indexer.Options{}, opts...); o.Embedding != nil {
-		emb = o.Embedding
-	}
-	texts := make([]string, len(docs))
-	for i, d := range docs {
-		if d.ID == "" {
-			return nil, fmt.Errorf("embedded store: document %d has no id", i)
-		}
-		texts[i] = knowledge.EmbedText(d)
-	}
-	vecs, err := emb.EmbedStrings(ctx, texts)
+	vecs, err := knowledge.EmbedDocuments(ctx, s.emb, docs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded store: embed: %w", err)
-	}
-	if len(vecs) != len(docs) {
-		return nil, fmt.Errorf("embedded store: embedder returned %d vectors for %d documents", len(vecs), len(docs))
+		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	now := time.Now().UnixMilli()
 	ids := make([]string, len(docs))
@@ -252,21 +237,13 @@ func (h *minHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old
 // Retrieve returns the top-k chunks by cosine similarity that the tenant may see, with
 // scores (schema.Document.Score); ScoreThreshold drops weaker ones.
 func (s *Store) Retrieve(ctx context.Context, query string, opts ...retriever.Option) ([]*schema.Document, error) {
-	if strings.TrimSpace(query) == "" {
-		return nil, errors.New("embedded store: empty query")
-	}
-	topK, threshold := knowledge.CommonOptions(opts)
-	tenant := knowledge.GetRetrieveOptions(opts).Tenant
-	emb := s.emb
-	if o := retriever.GetCommonOptions(&retriever.Options{}, opts...); o.Embedding != nil {
-		emb = o.Embedding
-	}
-	qv, err := emb.EmbedStrings(ctx, []string{query})
+	pq, err := knowledge.PrepareQuery(ctx, s.emb, query, opts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded store: embed query: %w", err)
+		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	q := make([]float32, len(qv[0]))
-	for i, x := range qv[0] {
+	topK, threshold, tenant := pq.TopK, pq.Threshold, pq.Tenant
+	q := make([]float32, len(pq.Vector))
+	for i, x := range pq.Vector {
 		q[i] = float32(x)
 	}
 	normalize(q)

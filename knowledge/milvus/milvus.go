@@ -196,17 +196,9 @@ func (s *Store) Store(ctx context.Context, docs []*schema.Document, opts ...inde
 	if len(docs) == 0 {
 		return nil, nil
 	}
-	emb := s.emb
-	if o := indexer.GetCommonOptions(&indexer.Options{}, opts...); o.Embedding != nil {
-		emb = o.Embedding
-	}
-	texts := make([]string, len(docs))
-	for i, d := range docs {
-		texts[i] = knowledge.EmbedText(d)
-	}
-	vecs, err := emb.EmbedStrings(ctx, texts)
+	vecs, err := knowledge.EmbedDocuments(ctx, s.emb, docs, opts)
 	if err != nil {
-		return nil, fmt.Errorf("milvus: embed: %w", err)
+		return nil, fmt.Errorf("milvus: %w", err)
 	}
 	cols := map[string][]string{}
 	var vectors [][]float32
@@ -337,19 +329,11 @@ func (s *Store) All(ctx context.Context) ([]*schema.Document, error) {
 // Retrieve searches by inner product of normalised vectors (cosine) among the chunks the
 // tenant may see.
 func (s *Store) Retrieve(ctx context.Context, query string, opts ...retriever.Option) ([]*schema.Document, error) {
-	if strings.TrimSpace(query) == "" {
-		return nil, errors.New("milvus: empty query")
-	}
-	topK, threshold := knowledge.CommonOptions(opts)
-	tenant := knowledge.GetRetrieveOptions(opts).Tenant
-	emb := s.emb
-	if o := retriever.GetCommonOptions(&retriever.Options{}, opts...); o.Embedding != nil {
-		emb = o.Embedding
-	}
-	qv, err := emb.EmbedStrings(ctx, []string{query})
+	pq, err := knowledge.PrepareQuery(ctx, s.emb, query, opts)
 	if err != nil {
-		return nil, fmt.Errorf("milvus: embed query: %w", err)
+		return nil, fmt.Errorf("milvus: %w", err)
 	}
+	topK, threshold, tenant := pq.TopK, pq.Threshold, pq.Tenant
 	sp, err := s.searchParam()
 	if err != nil {
 		return nil, err
@@ -359,7 +343,7 @@ func (s *Store) Retrieve(ctx context.Context, query string, opts ...retriever.Op
 		expr = inList(fTenant, []string{"", tenant})
 	}
 	res, err := s.c.Search(ctx, s.opts.Collection, nil, expr, append([]string{fID}, scalarFields...),
-		[]entity.Vector{entity.FloatVector(toF32(qv[0]))}, fVector, entity.IP, topK, sp,
+		[]entity.Vector{entity.FloatVector(toF32(pq.Vector))}, fVector, entity.IP, topK, sp,
 		client.WithSearchQueryConsistencyLevel(entity.ClStrong))
 	if err != nil {
 		return nil, fmt.Errorf("milvus: search: %w", err)
