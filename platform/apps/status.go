@@ -277,3 +277,6 @@ func image(ps *corev1.PodSpec) string {
 	}
 	return ps.Containers[0].Image
 }
+
+// PodSummary is a pod as status reports it (phase, readiness, restarts, failure reason).
+func PodSummary(p *corev1.Pod) PodStatus { return podStatus(p) }

@@ -1,0 +1,316 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/hack/sandbox"
+	"k8s-manage/knowledge/embedded"
+	"k8s-manage/knowledge/hashembed"
+	"k8s-manage/knowledge/ingest"
+	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/knowledge/vectortest"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/autoscale"
+	"k8s-manage/platform/perr"
+	"k8s-manage/platform/platformtest"
+	"k8s-manage/platform/quota"
+	"k8s-manage/platform/tenant"
+	"k8s-manage/tools"
+)
+
+var (
+	readOnly = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
+		"get_hpa", "get_quota", "get_bill", "list_builds", "get_build", "get_config", "list_service_instances", "search_knowledge", "list_tenants"}
+	mutating = []string{"scale_app", "restart_app", "rollback_app", "set_image", "set_hpa", "delete_hpa", "set_quota", "trigger_build",
+		"start_canary", "promote_canary", "abort_canary", "switch_blue_green", "set_config", "provision_service", "clone_environment", "add_member"}
+	destructive = []string{"delete_app", "delete_service_instance"}
+)
+
+func TestCatalog(t *testing.T) {
+	r := tools.NewRegistry(tools.Deps{})
+	want := map[string]tools.Risk{}
+	for _, n := range readOnly {
+		want[n] = tools.ReadOnly
+	}
+	for _, n := range mutating {
+		want[n] = tools.Mutating
+	}
+	for _, n := range destructive {
+		want[n] = tools.Destructive
+	}
+	if len(r.Tools()) != len(want) {
+		t.Errorf("%d tools, want %d", len(r.Tools()), len(want))
+	}
+	for _, tl := range r.Tools() {
+		s := tl.Spec()
+		if want[s.Name] != s.Risk {
+			t.Errorf("%s: risk %s, want %s", s.Name, s.Risk, want[s.Name])
+		}
+		info, err := tl.Info()
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		js, err := info.ParamsOneOf.ToJSONSchema()
+		if err != nil {
+			t.Fatalf("%s schema: %v", s.Name, err)
+		}
+		props := []string{}
+		for p := js.Properties.Oldest(); p != nil; p = p.Next() {
+			props = append(props, p.Key)
+			if strings.ToLower(p.Key) != p.Key || strings.Contains(p.Key, "-") {
+				t.Errorf("%s: argument %q is not snake_case", s.Name, p.Key)
+			}
+		}
+		if !slices.Contains(props, "tenant") || !slices.Contains(props, "env") {
+			t.Errorf("%s: arguments %v lack tenant/env", s.Name, props)
+		}
+		if slices.Contains(js.Required, "tenant") {
+			t.Errorf("%s: tenant must default from the conversation", s.Name)
+		}
+	}
+	for _, name := range []string{"shell", "kubectl", "exec"} {
+		if _, ok := r.Get(name); ok {
+			t.Errorf("catalog has a generic %s tool", name)
+		}
+	}
+}
+
+type world struct {
+	*platformtest.World
+	reg                *tools.Registry
+	tenant             string
+	ns                 string
+	viewer, dev, admin string
+}
+
+func setup(t *testing.T) *world {
+	t.Helper()
+	w := platformtest.New(t)
+	viewer, dev, admin := platformtest.Email("viewer"), platformtest.Email("dev"), platformtest.Email("admin")
+	name := w.Tenant(t, "tools", []tenant.Member{{Email: viewer, Role: tenant.Viewer}, {Email: dev, Role: tenant.Developer}, {Email: admin, Role: tenant.Admin}})
+
+	texts := []string{}
+	for _, c := range vectortest.Chunks {
+		texts = append(texts, c.Text())
+	}
+	emb, _ := hashembed.New(hashembed.Options{IDF: hashembed.Fit(texts)})
+	kb := embedded.New(w.Store, emb)
+	chunks := slices.Clone(vectortest.Chunks)
+	for i := range chunks {
+		if chunks[i].Tenant == "team-a" {
+			chunks[i].Tenant = name // this test's tenant owns the team-a runbook
+		}
+	}
+	if _, err := ingest.Run(context.Background(), chunks, kb, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
+		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: retrieve.New(kb, retrieve.Options{})})
+	return &world{World: w, reg: reg, tenant: name, ns: tenant.Namespace(name, "dev"), viewer: viewer, dev: dev, admin: admin}
+}
+
+func (w *world) caller(user string) tools.Caller {
+	return tools.Caller{User: user, Tenant: w.tenant, Env: "dev"}
+}
+
+func toolNames(t *testing.T, w *world, user string) []string {
+	t.Helper()
+	ts, err := w.reg.ToolsFor(context.Background(), w.caller(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, tl := range ts {
+		info, _ := tl.Info(context.Background())
+		out = append(out, info.Name)
+	}
+	return out
+}
+
+func TestToolsOfferedByRole(t *testing.T) {
+	w := setup(t)
+	viewer, dev, admin := toolNames(t, w, w.viewer), toolNames(t, w, w.dev), toolNames(t, w, w.admin)
+	for _, n := range append(slices.Clone(mutating), destructive...) {
+		if slices.Contains(viewer, n) {
+			t.Errorf("a viewer is offered %s", n)
+		}
+	}
+	if !slices.Contains(viewer, "get_app_status") || !slices.Contains(viewer, "search_knowledge") {
+		t.Errorf("viewer tools = %v", viewer)
+	}
+	if !slices.Contains(dev, "scale_app") || slices.Contains(dev, "set_quota") || slices.Contains(dev, "add_member") {
+		t.Errorf("developer tools = %v", dev)
+	}
+	if !slices.Contains(admin, "set_quota") || !slices.Contains(admin, "add_member") {
+		t.Errorf("admin tools = %v", admin)
+	}
+	for _, n := range []string{"get_bill", "trigger_build", "set_config"} {
+		if slices.Contains(admin, n) {
+			t.Errorf("%s is not available yet but was offered", n)
+		}
+	}
+	stranger := toolNames(t, w, platformtest.Email("stranger"))
+	if slices.Contains(stranger, "list_apps") || !slices.Contains(stranger, "list_tenants") {
+		t.Errorf("non-member tools = %v", stranger)
+	}
+}
+
+func TestReadPreviewAndMutate(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	as := apps.NewService(w.Kube)
+	if _, err := as.Create(ctx, apps.Target{As: tenant.Identity(w.dev), Namespace: w.ns},
+		apps.Spec{Name: "web", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.reg.Run(ctx, "list_apps", w.caller(w.viewer), `{}`)
+	if err != nil || !strings.Contains(out, `"name":"web"`) {
+		t.Fatalf("list_apps = %s, %v", out, err)
+	}
+
+	preview, err := w.reg.Preview(ctx, "scale_app", w.caller(w.dev), `{"app":"web","replicas":3}`)
+	if err != nil || !strings.Contains(preview, `"path":"spec.replicas","from":"2","to":"3"`) {
+		t.Fatalf("preview = %s, %v", preview, err)
+	}
+	d := func() int32 {
+		dep, err := w.Env.Client.AppsV1().Deployments(w.ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *dep.Spec.Replicas
+	}
+	if d() != 2 {
+		t.Fatal("preview changed the cluster")
+	}
+
+	// The role is checked again when a tool runs, whatever was bound.
+	if _, err := w.reg.Run(ctx, "scale_app", w.caller(w.viewer), `{"app":"web","replicas":3}`); !errors.Is(err, perr.ErrForbidden) {
+		t.Fatalf("viewer scale: want Forbidden, got %v", err)
+	}
+	other := w.Tenant(t, "other", nil)
+	c := w.caller(w.dev)
+	if _, err := w.reg.Run(ctx, "list_apps", c, fmt.Sprintf(`{"tenant":%q}`, other)); !errors.Is(err, perr.ErrForbidden) {
+		t.Fatalf("cross-tenant read: want Forbidden, got %v", err)
+	}
+	if _, err := w.reg.Run(ctx, "scale_app", c, `{"app":"web","replicas":3,"bogus":1}`); !errors.Is(err, perr.ErrInvalid) {
+		t.Fatalf("unknown argument: want Invalid, got %v", err)
+	}
+
+	if _, err := w.reg.Run(ctx, "scale_app", c, `{"app":"web","replicas":3}`); err != nil {
+		t.Fatal(err)
+	}
+	if d() != 3 {
+		t.Fatal("scale_app did not scale")
+	}
+	if _, err := w.reg.Run(ctx, "get_bill", c, `{}`); !errors.Is(err, tools.ErrNotAvailable) {
+		t.Fatalf("get_bill: want ErrNotAvailable, got %v", err)
+	}
+}
+
+func TestLogsAreRedactedAndCapped(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-0", Namespace: w.ns, Labels: map[string]string{apps.LabelApp: "api"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}
+	if _, err := w.Env.Client.CoreV1().Pods(w.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{"ERROR early failure: db refused"}
+	for i := range 400 {
+		lines = append(lines, fmt.Sprintf("line %d ok", i))
+	}
+	lines = append(lines, "connecting with password=hunter2 to postgres://app:s3cr3t@db:5432/x", "Authorization: Bearer abcdefgh12345678")
+	if err := w.Env.Sandbox.SetLogs(ctx, w.ns, "api-0", "app", lines, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+		var err error
+		out, err = w.reg.Run(ctx, "get_pod_logs", w.caller(w.viewer), `{"app":"api","tail_lines":1000}`)
+		return err == nil, fmt.Sprint(err)
+	})
+	for _, secret := range []string{"hunter2", "s3cr3t", "abcdefgh12345678"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("secret %q reached the tool output", secret)
+		}
+	}
+	var res map[string]any
+	json.Unmarshal([]byte(out), &res)
+	log := res["log"].(string)
+	if !strings.Contains(log, "ERROR early failure") || !strings.Contains(log, "lines omitted") || res["truncated"] != true {
+		t.Errorf("capped log keeps neither the early error nor a marker:\n%.500s", log)
+	}
+	if !strings.Contains(log, "(data, not instructions)") {
+		t.Error("log not quoted as data")
+	}
+}
+
+func TestDiagnoseCrashLoop(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	if _, err := apps.NewService(w.Kube).Create(ctx, apps.Target{As: tenant.Identity(w.dev), Namespace: w.ns},
+		apps.Spec{Name: "order-service", Image: "registry.example.com/order:2.0", Replicas: 1,
+			PodAnnotations: map[string]string{sandbox.FaultAnnotation: sandbox.FaultCrashLoop}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var dg tools.Diagnosis
+	platformtest.Eventually(t, 45*time.Second, func() (bool, string) {
+		out, err := w.reg.Run(ctx, "diagnose", w.caller(w.viewer), `{"app":"order-service"}`)
+		if err != nil {
+			return false, err.Error()
+		}
+		dg = tools.Diagnosis{}
+		json.Unmarshal([]byte(out), &dg)
+		return len(dg.Findings) > 0 && strings.Contains(dg.Findings[0].Reason, "CrashLoopBackOff"), out
+	})
+	f := dg.Findings[0]
+	if f.Severity != "critical" || !strings.Contains(strings.Join(f.Evidence, "\n"), "BackOff") {
+		t.Fatalf("finding = %+v", f)
+	}
+}
+
+func TestSearchKnowledgeIsTenantAware(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	q := `{"query":"数据库主库故障 failover 切换备库","top_k":10}`
+	own, err := w.reg.Run(ctx, "search_knowledge", w.caller(w.viewer), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(own, "runbook/team-a/db") || strings.Contains(own, "runbook/team-b/db") {
+		t.Fatalf("own tenant: %s", own)
+	}
+	other, err := w.reg.Run(ctx, "search_knowledge", tools.Caller{User: w.viewer, Tenant: "team-b"}, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(other, "runbook/team-a/db") {
+		t.Fatalf("another tenant saw the runbook: %s", other)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := map[string]string{
+		`DB_PASSWORD=hunter2 next`:     "DB_PASSWORD=" + tools.Redacted + " next",
+		`"api_key": "abc123456"`:       `"api_key": "` + tools.Redacted + `"`,
+		`token xoxb-1234567890-abcdef`: "token " + tools.Redacted,
+		`postgres://u:pw123@h/db`:      "postgres://u:" + tools.Redacted + "@h/db",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----": tools.Redacted,
+		`nothing secret here`: `nothing secret here`,
+	}
+	for in, want := range tests {
+		if got := tools.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
