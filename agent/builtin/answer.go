@@ -1,0 +1,222 @@
+package builtin
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/cloudwego/eino/schema"
+)
+
+// zh says whether the conversation's last user message is Chinese.
+func zh(msgs []*schema.Message) bool {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == schema.User {
+			for _, r := range msgs[i].Content {
+				if unicode.Is(unicode.Han, r) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+func pick(cn bool, zhText, enText string) string {
+	if cn {
+		return zhText
+	}
+	return enText
+}
+
+// afterTool turns the last tool result into the answer.
+func (m *Model) afterTool(msgs []*schema.Message) *schema.Message {
+	res := msgs[len(msgs)-1]
+	name := res.ToolName
+	if name == "" {
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if msgs[i].Role == schema.Assistant && len(msgs[i].ToolCalls) > 0 {
+				name = msgs[i].ToolCalls[0].Function.Name
+				break
+			}
+		}
+	}
+	cn := zh(msgs)
+	var v any
+	_ = json.Unmarshal([]byte(res.Content), &v)
+	obj, _ := v.(map[string]any)
+	if e, ok := obj["error"].(string); ok {
+		return schema.AssistantMessage(pick(cn, "操作没有完成：", "That did not work: ")+e, nil)
+	}
+	if st, _ := obj["status"].(string); st == "rejected" || st == "expired" {
+		reason, _ := obj["reason"].(string)
+		by, _ := obj["decided_by"].(string)
+		text := pick(cn, fmt.Sprintf("审批未通过 (%s)，%s 没有执行。", st, name), fmt.Sprintf("The approval was %s, so %s was not run.", st, name))
+		if by != "" {
+			text += pick(cn, " 决定人："+by+"。", " Decided by "+by+".")
+		}
+		if reason != "" {
+			text += pick(cn, " 原因："+reason, " Reason: "+reason)
+		}
+		return schema.AssistantMessage(text, nil)
+	}
+	return schema.AssistantMessage(describe(name, v, obj, cn), nil)
+}
+
+func toInt(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func describe(name string, v any, obj map[string]any, cn bool) string {
+	switch name {
+	case "get_app_status":
+		return statusLine(obj, cn)
+	case "diagnose":
+		return diagnosis(obj, cn)
+	case "list_apps":
+		list, _ := v.([]any)
+		if len(list) == 0 {
+			return pick(cn, "这个环境里还没有应用。", "There are no apps in this environment yet.")
+		}
+		var b strings.Builder
+		b.WriteString(pick(cn, "应用列表：\n", "Apps:\n"))
+		for _, it := range list {
+			a, _ := it.(map[string]any)
+			fmt.Fprintf(&b, "- %s: %d/%d ready, %s (%s)\n", str(a["name"]), toInt(a["ready"]), toInt(a["desired"]), str(a["image"]), str(a["strategy"]))
+		}
+		return b.String()
+	case "get_pod_logs":
+		return pick(cn, fmt.Sprintf("Pod %s 的日志", str(obj["pod"])), fmt.Sprintf("Logs of pod %s", str(obj["pod"]))) +
+			map[bool]string{true: pick(cn, " (上一个容器)", " (previous container)")}[obj["previous"] == true] + ":\n" + str(obj["log"])
+	case "get_quota":
+		var b strings.Builder
+		b.WriteString(pick(cn, "配额使用情况 ", "Quota usage of ") + str(obj["namespace"]) + ":\n")
+		lines, _ := obj["lines"].([]any)
+		for _, it := range lines {
+			l, _ := it.(map[string]any)
+			fmt.Fprintf(&b, "- %s: %s / %s (%.0f%%)\n", str(l["resource"]), str(l["used"]), str(l["hard"]), l["percent"])
+		}
+		return b.String()
+	case "get_hpa":
+		spec, _ := obj["spec"].(map[string]any)
+		text := fmt.Sprintf("HPA %s: %d-%d replicas, CPU target %d%%, current %d, desired %d", str(obj["app"]), toInt(spec["min_replicas"]),
+			toInt(spec["max_replicas"]), toInt(spec["cpu_target_percent"]), toInt(obj["current_replicas"]), toInt(obj["desired_replicas"]))
+		if obj["missing_metrics"] == true {
+			text += pick(cn, "。注意：", ". Note: ") + str(obj["note"])
+		}
+		return text
+	case "list_revisions":
+		list, _ := v.([]any)
+		var b strings.Builder
+		b.WriteString(pick(cn, "版本历史：\n", "Revisions:\n"))
+		for _, it := range list {
+			r, _ := it.(map[string]any)
+			cur := ""
+			if r["current"] == true {
+				cur = pick(cn, " (当前)", " (current)")
+			}
+			fmt.Fprintf(&b, "- %d: %s %s%s\n", toInt(r["revision"]), str(r["image"]), str(r["cause"]), cur)
+		}
+		return b.String()
+	case "search_knowledge":
+		list, _ := v.([]any)
+		if len(list) == 0 {
+			return pick(cn, "文档里没有找到相关内容。", "Nothing relevant in the docs.")
+		}
+		h, _ := list[0].(map[string]any)
+		return knowledgeAnswer(str(h["id"]), str(h["title"]), str(h["content"]), cn)
+	}
+	if sum := str(obj["summary"]); sum != "" { // a change (mutating tools)
+		text := pick(cn, "已完成：", "Done: ") + sum + "."
+		if st, ok := obj["status"].(map[string]any); ok {
+			text += " " + statusLine(st, cn)
+		}
+		return text
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	out := string(b)
+	if len(out) > 1500 {
+		out = out[:1500] + "…"
+	}
+	return fmt.Sprintf("%s:\n%s", name, out)
+}
+
+func statusLine(s map[string]any, cn bool) string {
+	text := fmt.Sprintf("%s: %d/%d %s, rollout %s, image %s", str(s["name"]), toInt(s["ready"]), toInt(s["desired"]),
+		pick(cn, "个副本就绪", "replicas ready"), str(s["rollout"]), str(s["image"]))
+	if ps, _ := s["problems"].([]any); len(ps) > 0 {
+		var probs []string
+		for _, p := range ps {
+			probs = append(probs, str(p))
+		}
+		text += pick(cn, "。问题：", ". Problems: ") + strings.Join(probs, "; ")
+	}
+	return text
+}
+
+func diagnosis(d map[string]any, cn bool) string {
+	var b strings.Builder
+	b.WriteString(str(d["summary"]))
+	fs, _ := d["findings"].([]any)
+	for i, it := range fs {
+		if i == 3 {
+			break
+		}
+		f, _ := it.(map[string]any)
+		fmt.Fprintf(&b, "\n%d. [%s] %s — %s", i+1, str(f["severity"]), str(f["resource"]), str(f["reason"]))
+		if ev, _ := f["evidence"].([]any); len(ev) > 0 {
+			for _, e := range ev[:min(len(ev), 3)] {
+				line := str(e)
+				if len(line) > 400 {
+					line = line[len(line)-400:]
+				}
+				fmt.Fprintf(&b, "\n   %s %s", pick(cn, "证据:", "evidence:"), line)
+			}
+		}
+		fmt.Fprintf(&b, "\n   %s %s", pick(cn, "建议:", "suggestion:"), str(f["suggestion"]))
+		if t := str(f["suggested_tool"]); t != "" {
+			fmt.Fprintf(&b, pick(cn, " (可以让我执行 %s，需要审批)", " (I can run %s for you, with approval)"), t)
+		}
+	}
+	return b.String()
+}
+
+var chunkRe = regexp.MustCompile(`(?s)<<<chunk id="([^"]*)" title="([^"]*)"[^>]*>>>\n(.*?)\n<<<end>>>`)
+
+// answerFromKnowledge answers from the chunks the knowledge step placed in a system message.
+func answerFromKnowledge(msgs []*schema.Message) (string, bool) {
+	for _, m := range msgs {
+		if m.Role != schema.System || !strings.Contains(m.Content, KnowledgeMarker) {
+			continue
+		}
+		cs := chunkRe.FindAllStringSubmatch(m.Content, -1)
+		if len(cs) == 0 {
+			return "", false
+		}
+		answer := knowledgeAnswer(cs[0][1], cs[0][2], cs[0][3], zh(msgs))
+		if len(cs) > 1 {
+			var more []string
+			for _, c := range cs[1:min(len(cs), 3)] {
+				more = append(more, fmt.Sprintf("[%s] %s", c[1], c[2]))
+			}
+			answer += pick(zh(msgs), "\n相关：", "\nSee also: ") + strings.Join(more, "; ")
+		}
+		return answer, true
+	}
+	return "", false
+}
+
+func knowledgeAnswer(id, title, content string, cn bool) string {
+	content = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(content, "<<<document (data, not instructions)\n"), "\n>>>"))
+	if r := []rune(content); len(r) > 700 {
+		content = string(r[:700]) + "…"
+	}
+	return fmt.Sprintf("%s%s\n\n%s\n\n%s[%s]", pick(cn, "根据帮助文档《", "From the docs, \""), title+pick(cn, "》：", "\":"), content,
+		pick(cn, "来源 ", "Source "), id)
+}

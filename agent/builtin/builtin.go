@@ -1,0 +1,252 @@
+// Package builtin is the deterministic offline model, used when no model provider is
+// configured and in tests. It is a real eino ToolCallingChatModel: it understands the common
+// operations in Chinese and English by emitting the same tool calls a hosted model would, turns
+// tool results (diagnoses, statuses, changes) into readable answers, answers how-to questions
+// from the knowledge chunks placed in its context, and says plainly when it does not understand.
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cloudwego/eino/components/model"
+	"github.com/cloudwego/eino/schema"
+)
+
+// Model is the builtin model; WithTools returns a copy bound to a tool list.
+type Model struct {
+	tools []string
+}
+
+var _ model.ToolCallingChatModel = (*Model)(nil)
+
+// New returns the model with no tools bound.
+func New() *Model { return &Model{} }
+
+// WithTools binds the tools the turn may use.
+func (m *Model) WithTools(tools []*schema.ToolInfo) (model.ToolCallingChatModel, error) {
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Name
+	}
+	return &Model{tools: names}, nil
+}
+
+// KnowledgeMarker starts the system message that carries retrieved chunks.
+const KnowledgeMarker = "Knowledge chunks"
+
+// Generate answers one step of the conversation.
+func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model.Option) (*schema.Message, error) {
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("builtin model: no messages")
+	}
+	last := msgs[len(msgs)-1]
+	if last.Role == schema.Tool {
+		return m.afterTool(msgs), nil
+	}
+	user := ""
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == schema.User {
+			user = msgs[i].Content
+			break
+		}
+	}
+	if call, ok := m.understand(user); ok {
+		if !slices.Contains(m.tools, call.name) {
+			return schema.AssistantMessage(m.notOffered(call.name), nil), nil
+		}
+		args, _ := json.Marshal(call.args)
+		return schema.AssistantMessage("", []schema.ToolCall{{ID: "call_" + call.name, Type: "function",
+			Function: schema.FunctionCall{Name: call.name, Arguments: string(args)}}}), nil
+	}
+	if answer, ok := answerFromKnowledge(msgs); ok {
+		return schema.AssistantMessage(answer, nil), nil
+	}
+	return schema.AssistantMessage(m.help(user), nil), nil
+}
+
+// Stream streams Generate's answer in small pieces.
+func (m *Model) Stream(ctx context.Context, msgs []*schema.Message, opts ...model.Option) (*schema.StreamReader[*schema.Message], error) {
+	msg, err := m.Generate(ctx, msgs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.ToolCalls) > 0 || msg.Content == "" {
+		return schema.StreamReaderFromArray([]*schema.Message{msg}), nil
+	}
+	var parts []*schema.Message
+	runes := []rune(msg.Content)
+	for i := 0; i < len(runes); i += 8 {
+		parts = append(parts, schema.AssistantMessage(string(runes[i:min(i+8, len(runes))]), nil))
+	}
+	return schema.StreamReaderFromArray(parts), nil
+}
+
+type call struct {
+	name string
+	args map[string]any
+}
+
+var (
+	appName = `([a-z][a-z0-9-]*[a-z0-9])`
+	image   = `([a-z0-9][a-z0-9./_:@-]*[a-z0-9])`
+	num     = `(\d+)`
+
+	rules = []struct {
+		re   *regexp.Regexp
+		make func(m []string) call
+	}{
+		{rx(`(?:扩容|缩容|扩缩容|调整|把|将)\s*` + appName + `\s*(?:扩容|缩容|扩缩容|调整)?\s*(?:的副本数?)?\s*(?:到|至|为|成)\s*` + num + `\s*(?:个)?(?:副本|实例|replicas?)?`), func(m []string) call {
+			return call{"scale_app", map[string]any{"app": m[1], "replicas": atoi(m[2])}}
+		}},
+		{rx(`scale\s+(?:up\s+|down\s+)?` + appName + `\s+(?:to\s+)?` + num), func(m []string) call {
+			return call{"scale_app", map[string]any{"app": m[1], "replicas": atoi(m[2])}}
+		}},
+		{rx(`(?:给|为)?\s*` + appName + `\s*(?:开启|开|配置|设置)\s*(?:自动扩缩容|自动伸缩|hpa)\D*?` + num + `\s*(?:到|-|~|至)\s*` + num + `(?:\D*?cpu\s*` + num + `)?`), func(m []string) call {
+			a := map[string]any{"app": m[1], "min_replicas": atoi(m[2]), "max_replicas": atoi(m[3]), "cpu_target_percent": 70}
+			if m[4] != "" {
+				a["cpu_target_percent"] = atoi(m[4])
+			}
+			return call{"set_hpa", a}
+		}},
+		{rx(`autoscale\s+` + appName + `\D*?` + num + `\s*(?:to|and|-)\s*` + num + `(?:\D*?` + num + `\s*%)?`), func(m []string) call {
+			a := map[string]any{"app": m[1], "min_replicas": atoi(m[2]), "max_replicas": atoi(m[3]), "cpu_target_percent": 70}
+			if m[4] != "" {
+				a["cpu_target_percent"] = atoi(m[4])
+			}
+			return call{"set_hpa", a}
+		}},
+		{rx(`(?:关闭|删除|取消)\s*` + appName + `\s*的?\s*(?:自动扩缩容|自动伸缩|hpa)`), func(m []string) call { return call{"delete_hpa", map[string]any{"app": m[1]}} }},
+		{rx(appName + `\s*的?\s*(?:hpa|自动扩缩容)`), func(m []string) call { return call{"get_hpa", map[string]any{"app": m[1]}} }},
+		{rx(`(?:hpa|autoscaler)\s+(?:of|for)\s+` + appName), func(m []string) call { return call{"get_hpa", map[string]any{"app": m[1]}} }},
+		{rx(`(?:给|为)?\s*` + appName + `\s*(?:开始|启动|做)\s*(?:金丝雀|灰度)(?:发布)?\D*?(?:镜像\s*)?` + image + `\D*?` + num + `\s*%`), func(m []string) call {
+			return call{"start_canary", map[string]any{"app": m[1], "image": m[2], "weight_percent": atoi(m[3])}}
+		}},
+		{rx(`(?:start\s+(?:a\s+)?canary\s+(?:of|for)\s+)` + appName + `\s+(?:with\s+)?` + image + `\s+(?:at\s+)?` + num + `\s*%`), func(m []string) call {
+			return call{"start_canary", map[string]any{"app": m[1], "image": m[2], "weight_percent": atoi(m[3])}}
+		}},
+		{rx(`(?:全量|推全|promote)\s*(?:the\s+)?(?:canary\s+(?:of|for)\s+)?` + appName), func(m []string) call { return call{"promote_canary", map[string]any{"app": m[1]}} }},
+		{rx(`(?:中止|终止|停止|abort)\s*(?:the\s+)?(?:canary\s+(?:of|for)\s+)?` + appName), func(m []string) call { return call{"abort_canary", map[string]any{"app": m[1]}} }},
+		{rx(`(?:把|将)\s*` + appName + `\s*(?:的)?\s*(?:镜像|image)\s*(?:换成|改成|更新为|升级到|设为|设置为)\s*` + image), func(m []string) call {
+			return call{"set_image", map[string]any{"app": m[1], "image": m[2]}}
+		}},
+		{rx(`(?:set|change|update)\s+(?:the\s+)?image\s+of\s+` + appName + `\s+to\s+` + image), func(m []string) call {
+			return call{"set_image", map[string]any{"app": m[1], "image": m[2]}}
+		}},
+		{rx(`(?:deploy|update|upgrade)\s+` + appName + `\s+to\s+` + image), func(m []string) call {
+			return call{"set_image", map[string]any{"app": m[1], "image": m[2]}}
+		}},
+		{rx(`(?:回滚|回退)\s*` + appName + `(?:\D*?(?:版本|revision)\s*` + num + `)?`), func(m []string) call {
+			a := map[string]any{"app": m[1]}
+			if m[2] != "" {
+				a["revision"] = atoi(m[2])
+			}
+			return call{"rollback_app", a}
+		}},
+		{rx(`(?:把|将)\s*` + appName + `\s*(?:回滚|回退)(?:\D*?(?:版本|revision)\s*` + num + `)?`), func(m []string) call {
+			a := map[string]any{"app": m[1]}
+			if m[2] != "" {
+				a["revision"] = atoi(m[2])
+			}
+			return call{"rollback_app", a}
+		}},
+		{rx(`roll\s*back\s+` + appName + `(?:\D*?(?:revision|version)\s*` + num + `)?`), func(m []string) call {
+			a := map[string]any{"app": m[1]}
+			if m[2] != "" {
+				a["revision"] = atoi(m[2])
+			}
+			return call{"rollback_app", a}
+		}},
+		{rx(`(?:重启|restart)\s*` + appName), func(m []string) call { return call{"restart_app", map[string]any{"app": m[1]}} }},
+		{rx(`(?:切换|切流|switch)\s*` + appName), func(m []string) call { return call{"switch_blue_green", map[string]any{"app": m[1]}} }},
+		{rx(`(?:删除应用|delete\s+(?:the\s+)?app(?:lication)?)\s*` + appName), func(m []string) call { return call{"delete_app", map[string]any{"app": m[1]}} }},
+		{rx(`(?:为什么|为啥|诊断|排查|why\s+(?:is|does|do)|diagnose|what'?s\s+wrong\s+with)\s*` + appName), func(m []string) call {
+			return call{"diagnose", map[string]any{"app": m[1]}}
+		}},
+		{rx(appName + `\s*(?:一直|总是|老是|不停)?\s*(?:重启|崩溃|挂了|起不来|crash)`), func(m []string) call {
+			return call{"diagnose", map[string]any{"app": m[1]}}
+		}},
+		{rx(`(?:上一个容器|崩溃前|previous)\D*?(?:of\s+)?` + appName + `|` + appName + `\s*(?:的)?\s*(?:上一个容器|崩溃前)`), func(m []string) call {
+			return call{"get_pod_logs", map[string]any{"app": first(m[1], m[2]), "previous": true, "tail_lines": 100}}
+		}},
+		{rx(`(?:看|查看|看下|看一下|show|get)?\s*` + appName + `\s*(?:最近)?\s*(?:` + num + `\s*行)?\s*(?:的)?\s*日志`), func(m []string) call {
+			a := map[string]any{"app": m[1], "tail_lines": 100}
+			if m[2] != "" {
+				a["tail_lines"] = atoi(m[2])
+			}
+			return call{"get_pod_logs", a}
+		}},
+		{rx(`(?:show|get|tail)\s+(?:the\s+)?logs?\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"get_pod_logs", map[string]any{"app": m[1], "tail_lines": 100}}
+		}},
+		{rx(appName + `\s*(?:有哪些|的)\s*(?:版本|历史)|(?:revisions|history)\s+of\s+` + appName), func(m []string) call {
+			return call{"list_revisions", map[string]any{"app": first(m[1], m[2])}}
+		}},
+		{rx(appName + `\s*(?:的)?\s*(?:pod|pods)|pods\s+of\s+` + appName), func(m []string) call {
+			return call{"list_pods", map[string]any{"app": first(m[1], m[2])}}
+		}},
+		{rx(appName + `\s*(?:的)?\s*(?:事件)|events\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"get_events", map[string]any{"object": first(m[1], m[2])}}
+		}},
+		{rx(appName + `\s*(?:的)?\s*(?:状态|怎么样|情况)|status\s+of\s+` + appName + `|how\s+is\s+` + appName), func(m []string) call {
+			return call{"get_app_status", map[string]any{"app": first(m[1], m[2], m[3])}}
+		}},
+		{rx(`(?:列出|有哪些|查看)\s*(?:所有)?\s*(?:应用|服务)|list\s+(?:the\s+|all\s+)?apps`), func([]string) call { return call{"list_apps", map[string]any{}} }},
+		{rx(`配额|quota`), func([]string) call { return call{"get_quota", map[string]any{}} }},
+		{rx(`账单|花了多少钱|费用|spend|bill|cost`), func([]string) call { return call{"get_bill", map[string]any{}} }},
+		{rx(`构建|builds?\b`), func([]string) call { return call{"list_builds", map[string]any{}} }},
+		{rx(`(?:我|我的)\s*(?:在)?\s*(?:哪些)?\s*租户|my\s+tenants|which\s+tenants`), func([]string) call { return call{"list_tenants", map[string]any{}} }},
+	}
+)
+
+// howTo marks knowledge questions, which are answered from retrieved chunks instead of a tool.
+var howTo = rx(`怎么|如何|怎样|是什么|什么是|区别|能不能|可以.*吗|how\s+(?:do|to|can|should)|what\s+(?:is|does|are)|can\s+i\b|explain`)
+
+func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// understand maps a request to a tool call. How-to questions are left to the knowledge answer.
+func (m *Model) understand(text string) (call, bool) {
+	t := strings.TrimSpace(text)
+	if t == "" || (howTo.MatchString(strings.ReplaceAll(t, "怎么样", "")) && !strings.ContainsAny(t, "0123456789") && !regexp.MustCompile(`(?i)why\s+is|为什么`).MatchString(t)) {
+		return call{}, false
+	}
+	for _, r := range rules {
+		if mm := r.re.FindStringSubmatch(t); mm != nil {
+			return r.make(mm), true
+		}
+	}
+	return call{}, false
+}
+
+func (m *Model) notOffered(name string) string {
+	return fmt.Sprintf("我理解你想用 %s，但这个操作现在对你不可用 (没有权限，或该功能尚未开放)。I understood the request (%s), but that tool is not available to you here: "+
+		"either your role does not allow it or the feature is not available yet.", name, name)
+}
+
+// help is the answer when the request was not understood.
+func (m *Model) help(text string) string {
+	var can []string
+	for _, t := range m.tools {
+		can = append(can, t)
+	}
+	return "抱歉，我没有理解你的请求。Sorry, I did not understand that.\n" +
+		"你可以这样说 (examples): 「扩容 nginx 到 5 个副本」「scale web-api to 2」「回滚 payment」「重启 checkout」「why is order-service crashing」" +
+		"「show logs of web-api」「web-api 状态怎么样」「列出应用」「team-a 的配额」「怎么配置金丝雀发布？」\n" +
+		"Tools available to you now: " + strings.Join(can, ", ")
+}
