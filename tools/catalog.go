@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudwego/eino/components/retriever"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,38 @@ type Deps struct {
 	Tenants   *tenant.Service
 	// Knowledge answers search_knowledge (the hybrid retriever).
 	Knowledge retriever.Retriever
+	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
+	// result is reported (0 means 45s; negative does not wait).
+	WaitReady time.Duration
+}
+
+// settled waits (bounded) for an app's rollout after a real change and adds its status, so the
+// answer can say "3/3 ready" instead of "requested".
+func (d Deps) settled(ctx context.Context, c Call, app string, ch *apps.Change, err error, dry bool) (any, error) {
+	if err != nil || dry || d.WaitReady < 0 {
+		return ch, err
+	}
+	wait := d.WaitReady
+	if wait == 0 {
+		wait = 45 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	var st *apps.Status
+	for {
+		st, err = d.Apps.Get(ctx, d.target(c), app)
+		if err != nil || (st.Rollout == "complete" && st.Ready == st.Desired) || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ch, nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if st == nil {
+		return ch, nil
+	}
+	return map[string]any{"summary": ch.Summary, "objects": ch.Objects, "status": st}, nil
 }
 
 // Where later issues bring the platform part of a tool.
@@ -238,28 +271,32 @@ func NewRegistry(d Deps) *Registry {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.Scale(ctx, d.target(c), in.App, in.Replicas, wopts(dry))
+				ch, err := d.Apps.Scale(ctx, d.target(c), in.App, in.Replicas, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[appArgs](Spec{Name: "restart_app", Desc: "Rolling restart of every pod of an application.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *appArgs, dry bool) (any, error) {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.Restart(ctx, d.target(c), in.App, wopts(dry))
+				ch, err := d.Apps.Restart(ctx, d.target(c), in.App, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[rollbackArgs](Spec{Name: "rollback_app", Desc: "Roll an application back to a revision (default: the previous one).", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *rollbackArgs, dry bool) (any, error) {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.Rollback(ctx, d.target(c), in.App, in.Revision, wopts(dry))
+				ch, err := d.Apps.Rollback(ctx, d.target(c), in.App, in.Revision, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[imageArgs](Spec{Name: "set_image", Desc: "Deploy a new image (rolling update; for blue-green apps, to the idle slot).", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *imageArgs, dry bool) (any, error) {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.SetImage(ctx, d.target(c), in.App, in.Image, wopts(dry))
+				ch, err := d.Apps.SetImage(ctx, d.target(c), in.App, in.Image, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[hpaArgs](Spec{Name: "set_hpa", Desc: "Create or update an application's autoscaler.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *hpaArgs, dry bool) (any, error) {
@@ -293,14 +330,16 @@ func NewRegistry(d Deps) *Registry {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.PromoteCanary(ctx, d.target(c), in.App, wopts(dry))
+				ch, err := d.Apps.PromoteCanary(ctx, d.target(c), in.App, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[appArgs](Spec{Name: "abort_canary", Desc: "Abort the running canary and restore the stable replicas.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *appArgs, dry bool) (any, error) {
 				if err := required("app", in.App); err != nil {
 					return nil, err
 				}
-				return d.Apps.AbortCanary(ctx, d.target(c), in.App, wopts(dry))
+				ch, err := d.Apps.AbortCanary(ctx, d.target(c), in.App, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[appArgs](Spec{Name: "switch_blue_green", Desc: "Point a blue-green application's Service at the other slot (the old slot keeps running).", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *appArgs, dry bool) (any, error) {

@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudwego/eino/compose"
+
+	"k8s-manage/internal/store"
+)
+
+// checkpoints is eino's CheckPointStore over the service store, so a paused turn survives restarts.
+type checkpoints struct{ db *store.Store }
+
+var _ compose.CheckPointStore = checkpoints{}
+
+func (c checkpoints) Get(ctx context.Context, id string) ([]byte, bool, error) {
+	var data []byte
+	err := c.db.QueryRowContext(ctx, "SELECT data FROM checkpoints WHERE id = ?", id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("checkpoint %s: %w", id, err)
+	}
+	return data, true, nil
+}
+
+func (c checkpoints) Set(ctx context.Context, id string, data []byte) error {
+	_, err := c.db.ExecContext(ctx, `INSERT INTO checkpoints (id, data, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, id, data, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", id, err)
+	}
+	return nil
+}
+
+func (c checkpoints) delete(ctx context.Context, id string) error {
+	_, err := c.db.ExecContext(ctx, "DELETE FROM checkpoints WHERE id = ?", id)
+	return err
+}
+
+// Conversation is a chat thread on one surface.
+type Conversation struct {
+	ID        string    `json:"id"`
+	Surface   string    `json:"surface"`
+	Thread    string    `json:"thread"`
+	User      string    `json:"user"`
+	Tenant    string    `json:"tenant"`
+	Env       string    `json:"env"`
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Message is one stored message.
+type Message struct {
+	Role    string    `json:"role"`
+	Content string    `json:"content"`
+	At      time.Time `json:"at"`
+}
+
+type conversations struct{ db *store.Store }
+
+// ensure returns the conversation of a surface thread, creating it.
+func (c conversations) ensure(ctx context.Context, t Turn) (Conversation, error) {
+	now := time.Now().UnixMilli()
+	id := t.Surface + ":" + t.Thread
+	title := []rune(t.Text)
+	if len(title) > 60 {
+		title = title[:60]
+	}
+	_, err := c.db.ExecContext(ctx, `INSERT INTO conversations (id, surface, thread, user_email, tenant, env, title, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, tenant = excluded.tenant, env = excluded.env`,
+		id, t.Surface, t.Thread, t.User, t.Tenant, t.Env, string(title), now, now)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: %w", err)
+	}
+	return Conversation{ID: id, Surface: t.Surface, Thread: t.Thread, User: t.User, Tenant: t.Tenant, Env: t.Env}, nil
+}
+
+func (c conversations) append(ctx context.Context, convID, role, content string) error {
+	_, err := c.db.ExecContext(ctx, "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+		convID, role, content, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("conversation %s: %w", convID, err)
+	}
+	return nil
+}
+
+// history returns the last n messages, oldest first.
+func (c conversations) history(ctx context.Context, convID string, n int) ([]Message, error) {
+	rows, err := c.db.QueryContext(ctx, fmt.Sprintf("SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT %d", n), convID)
+	if err != nil {
+		return nil, fmt.Errorf("conversation %s: %w", convID, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var at int64
+		if err := rows.Scan(&m.Role, &m.Content, &at); err != nil {
+			return nil, err
+		}
+		m.At = time.UnixMilli(at)
+		out = append(out, m)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, rows.Err()
+}
+
+// list returns a user's conversations, newest first.
+func (c conversations) list(ctx context.Context, user string) ([]Conversation, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, surface, thread, user_email, tenant, env, title, updated_at FROM conversations
+		WHERE user_email = ? ORDER BY updated_at DESC LIMIT 100`, user)
+	if err != nil {
+		return nil, fmt.Errorf("conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []Conversation
+	for rows.Next() {
+		var cv Conversation
+		var at int64
+		if err := rows.Scan(&cv.ID, &cv.Surface, &cv.Thread, &cv.User, &cv.Tenant, &cv.Env, &cv.Title, &at); err != nil {
+			return nil, err
+		}
+		cv.UpdatedAt = time.UnixMilli(at)
+		out = append(out, cv)
+	}
+	return out, rows.Err()
+}
