@@ -70,6 +70,7 @@ type Event struct {
 // Roles resolves memberships (tenant.Service).
 type Roles interface {
 	RoleOf(ctx context.Context, tenant, email string) (tenant.Role, bool, error)
+	TenantsOf(ctx context.Context, email string) (map[string]tenant.Role, error)
 }
 
 // Options configure the Service.
@@ -163,8 +164,24 @@ func New(opts Options) (*Service, error) {
 		metrics: newMetrics(opts.Registry)}, nil
 }
 
-// Approvals exposes the approval store (listing for inboxes).
+// Approvals exposes the approval store (audit log, listings).
 func (s *Service) Approvals() *approval.Store { return s.approvals }
+
+// ApprovalInbox lists the requests of every tenant the user belongs to (status filter optional).
+func (s *Service) ApprovalInbox(ctx context.Context, user string, status approval.Status) ([]*approval.Request, error) {
+	ts, err := s.opts.Roles.TenantsOf(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return []*approval.Request{}, nil
+	}
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, n)
+	}
+	return s.approvals.List(ctx, approval.Filter{Tenants: names, Status: status})
+}
 
 // Conversations lists a user's conversations.
 func (s *Service) Conversations(ctx context.Context, user string) ([]Conversation, error) {

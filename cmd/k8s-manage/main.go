@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -64,6 +65,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", os.Getenv("K8SM_CONFIG"),
 		"configuration file (YAML); default: built-in defaults plus K8SM_* environment variables (env K8SM_CONFIG)")
-	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newSandboxCmd(), newIngestCmd(g), newKnowledgeCmd(g))
+	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newSandboxCmd(), newIngestCmd(g), newKnowledgeCmd(g), newTokenCmd(g), newTenantCmd(g))
 	return root
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

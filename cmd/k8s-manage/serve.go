@@ -10,10 +10,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"k8s-manage/adapters/web"
+	"k8s-manage/agent"
+	"k8s-manage/agent/identity"
 	"k8s-manage/hack/sandbox"
 	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/kube"
+	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/tools"
 
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
@@ -50,6 +59,8 @@ type app struct {
 	tenants   *tenant.Service // nil when cluster.mode is none
 	knowledge *knowledgeParts
 	retriever *retrieve.Retriever
+	agent     *agent.Service // nil when cluster.mode is none
+	tokens    *identity.Tokens
 }
 
 // newApp builds the service's parts from cfg. Close releases them.
@@ -90,6 +101,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 
 	reg := obs.NewRegistry()
+	reg0 := prometheus.Registerer(reg)
 	srv := httpserver.New(httpserver.Options{
 		ReadTimeout:     cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:    cfg.HTTP.WriteTimeout.D(),
@@ -100,12 +112,49 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Registry:        reg,
 		Ready:           ready,
 	})
-	return &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
-		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight})}, nil
+	a := &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
+		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight}), tokens: identity.NewTokens(st)}
+	if kc != nil {
+		reg := tools.NewRegistry(tools.Deps{Kube: kc, Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
+			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever})
+		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Log: log, Registry: reg0})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		web.New(web.Options{Agent: a.agent, Tokens: a.tokens, Log: log}).Mount(srv.Router(), srv.API())
+		if cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox {
+			if err := seedDemo(ctx, a); err != nil {
+				log.Warn("demo seed failed", "err", err)
+			}
+		}
+	} else {
+		log.Warn("chat API off: it needs a cluster (cluster.mode none)")
+	}
+	return a, nil
 }
 
-// Run serves until ctx is cancelled, then drains in-flight requests.
+// Run serves until ctx is cancelled, then drains in-flight requests. Overdue approvals are
+// expired in the background.
 func (a *app) Run(ctx context.Context) error {
+	if a.agent != nil {
+		go func() {
+			t := time.NewTicker(30 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if n, err := a.agent.ExpireDue(ctx); err != nil {
+						a.log.Error("expire approvals", "err", err)
+					} else if n > 0 {
+						a.log.Info("approvals expired", "count", n)
+					}
+				}
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.host/http.port): %w", a.cfg.HTTP.Addr(), err)

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/agent"
+	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/internal/config"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/platformtest"
+	"k8s-manage/platform/tenant"
+)
+
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c client) do(method, path, body string, hdr ...string) (*http.Response, []byte) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// sse parses a Server-Sent Events body into events.
+func sse(t *testing.T, body []byte) []agent.Event {
+	t.Helper()
+	var out []agent.Event
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<22)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var e agent.Event
+			if err := json.Unmarshal([]byte(data), &e); err != nil {
+				t.Fatalf("bad event %q: %v", data, err)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func eventOf(es []agent.Event, typ agent.EventType) *agent.Event {
+	for i := range es {
+		if es[i].Type == typ {
+			return &es[i]
+		}
+	}
+	return nil
+}
+
+// End to end on the sandbox with the builtin model through the HTTP API: a scale request
+// waits for approval with a diff, the approver approves, the Deployment has 3 ready replicas
+// and the answer says so.
+func TestChatAPIScaleWithApproval(t *testing.T) {
+	env := sandboxtest.Start(t)
+	ctx := context.Background()
+	knowledgeEnv(t)
+	runCmd(t, "ingest")
+	cfg, err := config.Load(config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dev, ops := platformtest.Email("dev"), platformtest.Email("ops")
+	name := sandboxtest.Name("chat")
+	if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: name, Environments: []string{"dev"},
+		Members: []tenant.Member{{Email: dev, Role: tenant.Developer}, {Email: ops, Role: tenant.Operator}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.tenants.Delete(context.Background(), name) })
+	ns := tenant.Namespace(name, "dev")
+	if _, err := apps.NewService(a.kube).Create(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns},
+		apps.Spec{Name: "nginx", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	devTok, _ := a.tokens.Create(ctx, dev, "test")
+	opsTok, _ := a.tokens.Create(ctx, ops, "test")
+	srv := httptest.NewServer(a.http.Handler())
+	defer srv.Close()
+	devC, opsC, anon := client{t, srv.URL, devTok}, client{t, srv.URL, opsTok}, client{t, srv.URL, ""}
+
+	if resp, _ := anon.do("POST", "/api/v1/chat", `{"message":"hi"}`); resp.StatusCode != 401 {
+		t.Fatalf("unauthenticated chat: %d", resp.StatusCode)
+	}
+	if resp, _ := (client{t, srv.URL, "k8sm_nope"}).do("GET", "/api/v1/approvals", ""); resp.StatusCode != 401 {
+		t.Fatalf("bad token: %d", resp.StatusCode)
+	}
+
+	resp, body := devC.do("POST", "/api/v1/chat", `{"message":"扩容 nginx 到 3 个副本","tenant":"`+name+`"}`)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("chat: %d %s", resp.StatusCode, body)
+	}
+	req := eventOf(sse(t, body), agent.EventApprovalRequested)
+	if req == nil || !strings.Contains(req.Approval.Preview, `"path":"spec.replicas","from":"2","to":"3"`) {
+		t.Fatalf("no approval with a replicas diff: %s", body)
+	}
+	id := req.Approval.ID
+
+	resp, body = opsC.do("GET", "/api/v1/approvals?status=pending", "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), id) {
+		t.Fatalf("inbox: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("POST", "/api/v1/approvals/"+id+"/decision", `{"approve":true}`); resp.StatusCode != 403 {
+		t.Fatalf("self-approval: %d %s", resp.StatusCode, body)
+	}
+	resp, body = opsC.do("POST", "/api/v1/approvals/"+id+"/decision", `{"approve":true}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("approve: %d %s", resp.StatusCode, body)
+	}
+	var out struct{ Events []agent.Event }
+	json.Unmarshal(body, &out)
+	final := eventOf(out.Events, agent.EventFinal)
+	if final == nil || !strings.Contains(final.Text, "3/3") {
+		t.Fatalf("answer after approval: %s", body)
+	}
+	d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil || d.Status.ReadyReplicas != 3 {
+		t.Fatalf("deployment ready replicas = %d (%v)", d.Status.ReadyReplicas, err)
+	}
+	if resp, _ := opsC.do("POST", "/api/v1/approvals/"+id+"/decision", `{"approve":true}`); resp.StatusCode != 409 {
+		t.Fatalf("second decision: %d", resp.StatusCode)
+	}
+	if resp, body := opsC.do("POST", "/api/v1/approvals/"+id+"/decision", `{}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"approve"`) {
+		t.Fatalf("missing approve: %d %s", resp.StatusCode, body)
+	}
+
+	resp, body = devC.do("POST", "/api/v1/chat", `{"message":"how do I set up a canary release?","tenant":"`+name+`"}`)
+	if f := eventOf(sse(t, body), agent.EventFinal); f == nil || (!strings.Contains(f.Text, "manual/canary") && !strings.Contains(f.Text, "faq-040")) {
+		t.Fatalf("how-to over the API: %s", body)
+	}
+	resp, body = devC.do("GET", "/api/v1/conversations", "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "扩容 nginx") {
+		t.Fatalf("conversations: %s", body)
+	}
+	if resp, body := anon.do("GET", "/", ""); resp.StatusCode != 200 || !strings.Contains(string(body), "/api/v1/chat") {
+		t.Fatalf("chat page: %d", resp.StatusCode)
+	}
+
+}
