@@ -117,7 +117,18 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if kc != nil {
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
 			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever})
-		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Log: log, Registry: reg0})
+		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		self := map[string]bool{}
+		for _, t := range cfg.Agent.SelfApprovalTenants {
+			self[t] = true
+		}
+		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Model: chat, Log: log,
+			Registry: reg0, ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole),
+			AllowSelfApproval: self, MaxSteps: cfg.Agent.MaxSteps})
 		if err != nil {
 			a.Close()
 			return nil, err

@@ -18,6 +18,32 @@ type Config struct {
 	Store     Store     `yaml:"store"`
 	Cluster   Cluster   `yaml:"cluster"`
 	Knowledge Knowledge `yaml:"knowledge"`
+	Agent     Agent     `yaml:"agent"`
+}
+
+// Agent configures the chat model and approvals.
+type Agent struct {
+	Model Model `yaml:"model"`
+	// ApprovalTTL is how long an approval request waits for a decision.
+	ApprovalTTL Duration `yaml:"approval_ttl"`
+	// ApproverRole is the minimum tenant role that may decide approvals.
+	ApproverRole string `yaml:"approver_role"`
+	// SelfApprovalTenants lists tenants whose requesters may approve their own requests.
+	SelfApprovalTenants []string `yaml:"self_approval_tenants"`
+	// MaxSteps bounds one turn's graph.
+	MaxSteps int `yaml:"max_steps"`
+}
+
+// Model selects the chat model provider.
+type Model struct {
+	// Provider is builtin (offline, default), openai (any OpenAI-compatible endpoint: OpenAI,
+	// DeepSeek, Qwen compatible mode, vLLM, Ollama /v1), ark, ollama, deepseek or qwen.
+	Provider   string   `yaml:"provider"`
+	BaseURL    string   `yaml:"base_url"`
+	Model      string   `yaml:"model"`
+	APIKey     string   `yaml:"api_key" secret:"true"`
+	Timeout    Duration `yaml:"timeout"`
+	MaxRetries int      `yaml:"max_retries"`
 }
 
 // Knowledge configures documents, embeddings, the vector store and retrieval.
@@ -135,6 +161,8 @@ func Default() Config {
 		Knowledge: Knowledge{DocsRoot: ".", Store: "embedded", Embedder: "builtin", Dim: 1024,
 			Timeout: Duration(30 * time.Second), DenseWeight: 0.5,
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
+		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
+			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
 	}
 }
 
@@ -240,6 +268,36 @@ func (c Config) Validate() Problems {
 	}
 	if k.Timeout <= 0 {
 		add("knowledge.timeout", "must be a positive duration, got %s", k.Timeout)
+	}
+	am := c.Agent.Model
+	switch am.Provider {
+	case "builtin":
+	case "openai", "ark", "ollama", "deepseek", "qwen":
+		if am.Model == "" {
+			add("agent.model.model", "is required for the %s provider", am.Provider)
+		}
+		if am.Provider != "ollama" && am.APIKey == "" {
+			add("agent.model.api_key", "is required for the %s provider", am.Provider)
+		}
+	default:
+		add("agent.model.provider", "must be builtin, openai, ark, ollama, deepseek or qwen; got %q", am.Provider)
+	}
+	if am.Timeout <= 0 {
+		add("agent.model.timeout", "must be a positive duration, got %s", am.Timeout)
+	}
+	if am.MaxRetries < 0 || am.MaxRetries > 10 {
+		add("agent.model.max_retries", "must be between 0 and 10, got %d", am.MaxRetries)
+	}
+	if c.Agent.ApprovalTTL <= 0 {
+		add("agent.approval_ttl", "must be a positive duration, got %s", c.Agent.ApprovalTTL)
+	}
+	switch c.Agent.ApproverRole {
+	case "viewer", "developer", "operator", "admin":
+	default:
+		add("agent.approver_role", "must be viewer, developer, operator or admin; got %q", c.Agent.ApproverRole)
+	}
+	if c.Agent.MaxSteps < 2 || c.Agent.MaxSteps > 100 {
+		add("agent.max_steps", "must be between 2 and 100, got %d", c.Agent.MaxSteps)
 	}
 	if c.Store.MaxOpenConns <= 0 {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)
