@@ -167,4 +167,28 @@ func TestChatAPIScaleWithApproval(t *testing.T) {
 		t.Fatalf("chat page: %d", resp.StatusCode)
 	}
 
+	// The terminal chat against the same server: a request, then the approver's /approve.
+	var term bytes.Buffer
+	devIn := strings.NewReader("扩容 nginx 到 2 个副本\n")
+	root := newRootCmd(&term, &term)
+	root.SetIn(devIn)
+	root.SetArgs([]string{"chat", "--server", srv.URL, "--token", devTok, "--tenant", name})
+	if err := root.ExecuteContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(term.String(), "approval ")
+	if i < 0 || !strings.Contains(term.String(), "from 3 to 2 replicas") {
+		t.Fatalf("terminal chat output:\n%s", term.String())
+	}
+	chatID := strings.Fields(term.String()[i:])[1]
+	term.Reset()
+	root = newRootCmd(&term, &term)
+	root.SetArgs([]string{"chat", "--server", srv.URL, "--token", opsTok, "/approve " + chatID})
+	if err := root.ExecuteContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "2/2") {
+		t.Fatalf("terminal approval output:\n%s", term.String())
+	}
+
 }
