@@ -23,6 +23,10 @@ import (
 	"github.com/cloudwego/eino/compose"
 	"github.com/cloudwego/eino/schema"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"k8s-manage/agent/approval"
 	"k8s-manage/agent/builtin"
@@ -92,6 +96,8 @@ type Options struct {
 	History  int
 	Log      *slog.Logger
 	Registry prometheus.Registerer // nil means no metrics
+	// Tracer records a span per turn, per resume and per tool call (nil means no tracing).
+	Tracer trace.Tracer
 }
 
 // Service is the agent every surface talks to.
@@ -159,6 +165,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider().Tracer("k8s-manage/agent")
 	}
 	return &Service{opts: opts, approvals: approval.New(opts.Store, nil), cp: checkpoints{opts.Store}, convs: conversations{opts.Store},
 		metrics: newMetrics(opts.Registry)}, nil
@@ -265,7 +274,23 @@ func (s *Service) Send(ctx context.Context, t Turn) (<-chan Event, error) {
 // run executes (or resumes) a turn's graph.
 func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, checkpointID string, input []*schema.Message,
 	resume *resumeData, events chan<- Event) {
-	emit := func(e Event) { e.Conversation = convID; events <- e }
+	name := "agent.turn"
+	if resume != nil {
+		name = "agent.resume"
+	}
+	ctx, span := s.opts.Tracer.Start(ctx, name, trace.WithAttributes(attribute.String("conversation", convID),
+		attribute.String("tenant", caller.Tenant), attribute.String("env", caller.Env)))
+	defer span.End()
+	emit := func(e Event) {
+		e.Conversation = convID
+		if e.Type == EventError {
+			span.SetStatus(codes.Error, e.Error)
+		}
+		if e.Type == EventApprovalRequested {
+			span.AddEvent("approval requested", trace.WithAttributes(attribute.String("approval", e.Approval.ID), attribute.String("tool", e.Approval.Tool)))
+		}
+		events <- e
+	}
 	g, err := s.graph(ctx, caller, convID, events)
 	if err != nil {
 		emit(Event{Type: EventError, Error: err.Error()})
@@ -569,6 +594,9 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, in *compose.ToolInput, caller tools.Caller,
 	spec tools.Spec, approvalID, convID string, events chan<- Event) (*compose.ToolOutput, error) {
 	events <- Event{Type: EventToolStarted, Conversation: convID, Tool: in.Name, Args: in.Arguments}
+	ctx, span := s.opts.Tracer.Start(ctx, "agent.tool "+in.Name, trace.WithAttributes(attribute.String("tool", in.Name),
+		attribute.String("risk", spec.Risk.String()), attribute.String("approval", approvalID)))
+	defer span.End()
 	start := time.Now()
 	out, err := next(ctx, in)
 	outcome := "ok"
@@ -580,6 +608,10 @@ func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, 
 		out = &compose.ToolOutput{Result: errorJSON(err)}
 	}
 	s.metrics.toolCalls.WithLabelValues(in.Name, outcome).Inc()
+	span.SetAttributes(attribute.String("outcome", outcome))
+	if outcome != "ok" {
+		span.SetStatus(codes.Error, out.Result)
+	}
 	s.audit(ctx, caller, spec, in.Arguments, approvalID, outcome, out.Result, time.Since(start))
 	res := out.Result
 	if len(res) > 2000 {

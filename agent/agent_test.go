@@ -3,12 +3,15 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/agent"
@@ -148,7 +151,16 @@ func TestHowToQuestionIsAnsweredFromTheDocs(t *testing.T) {
 
 func TestReadOnlyToolRunsWithoutApproval(t *testing.T) {
 	w := setup(t)
-	es := w.send(t, w.service(t), w.viewer, "nginx 状态怎么样")
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	es := w.send(t, w.service(t, func(o *agent.Options) { o.Tracer = tp.Tracer("test") }), w.viewer, "nginx 状态怎么样")
+	var spans []string
+	for _, sp := range rec.Ended() {
+		spans = append(spans, sp.Name())
+	}
+	if !slices.Contains(spans, "agent.turn") || !slices.Contains(spans, "agent.tool get_app_status") {
+		t.Errorf("spans = %v", spans)
+	}
 	answer := final(t, es)
 	if started := find(es, agent.EventToolStarted); started == nil || started.Tool != "get_app_status" {
 		t.Fatalf("events %+v", es)

@@ -16,6 +16,7 @@ import (
 	"k8s-manage/agent"
 	"k8s-manage/agent/identity"
 	"k8s-manage/hack/sandbox"
+	"k8s-manage/internal/version"
 	"k8s-manage/knowledge/retrieve"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
@@ -61,6 +62,8 @@ type app struct {
 	retriever *retrieve.Retriever
 	agent     *agent.Service // nil when cluster.mode is none
 	tokens    *identity.Tokens
+	// shutdownTracing flushes spans at Close.
+	shutdownTracing func(context.Context) error
 }
 
 // newApp builds the service's parts from cfg. Close releases them.
@@ -126,7 +129,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		for _, t := range cfg.Agent.SelfApprovalTenants {
 			self[t] = true
 		}
+		tp, shutdown, err := obs.NewTracerProvider(ctx, cfg.Observability.OTLPEndpoint, cfg.Observability.OTLPInsecure, version.Get().Version)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.shutdownTracing = shutdown
 		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Model: chat, Log: log,
+			Tracer:   tp.Tracer("k8s-manage/agent"),
 			Registry: reg0, ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole),
 			AllowSelfApproval: self, MaxSteps: cfg.Agent.MaxSteps})
 		if err != nil {
@@ -175,6 +185,9 @@ func (a *app) Run(ctx context.Context) error {
 
 // Close releases what newApp opened.
 func (a *app) Close() error {
+	if a.shutdownTracing != nil {
+		_ = a.shutdownTracing(context.Background())
+	}
 	a.knowledge.close()
 	return a.store.Close()
 }

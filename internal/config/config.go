@@ -19,6 +19,16 @@ type Config struct {
 	Cluster   Cluster   `yaml:"cluster"`
 	Knowledge Knowledge `yaml:"knowledge"`
 	Agent     Agent     `yaml:"agent"`
+	// Observability configures tracing export.
+	Observability Observability `yaml:"observability"`
+}
+
+// Observability configures traces (metrics are always at /metrics).
+type Observability struct {
+	// OTLPEndpoint is an OTLP/HTTP collector (host:port); empty turns tracing off.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// OTLPInsecure sends to the collector without TLS.
+	OTLPInsecure bool `yaml:"otlp_insecure"`
 }
 
 // Agent configures the chat model and approvals.

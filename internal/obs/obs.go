@@ -3,9 +3,17 @@
 package obs
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,4 +44,23 @@ func NewRegistry() *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return reg
+}
+
+// NewTracerProvider exports spans to an OTLP/HTTP collector; with no endpoint it returns a
+// no-op provider. shutdown flushes pending spans.
+func NewTracerProvider(ctx context.Context, endpoint string, insecure bool, serviceVersion string) (trace.TracerProvider, func(context.Context) error, error) {
+	if endpoint == "" {
+		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+	}
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(endpoint)}
+	if insecure {
+		opts = append(opts, otlptracehttp.WithInsecure())
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("observability.otlp_endpoint: %w", err)
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "k8s-manage"), attribute.String("service.version", serviceVersion))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	return tp, tp.Shutdown, nil
 }
