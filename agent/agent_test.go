@@ -37,7 +37,7 @@ type world struct {
 	opts                  agent.Options
 }
 
-func setup(t *testing.T) *world {
+func setup(t testing.TB) *world {
 	t.Helper()
 	w := platformtest.New(t)
 	ctx := context.Background()
@@ -69,7 +69,7 @@ func setup(t *testing.T) *world {
 		opts: agent.Options{Store: w.Store, Tools: reg, Roles: w.Tenants, Knowledge: rt}}
 }
 
-func (w *world) service(t *testing.T, mod ...func(*agent.Options)) *agent.Service {
+func (w *world) service(t testing.TB, mod ...func(*agent.Options)) *agent.Service {
 	t.Helper()
 	o := w.opts
 	for _, f := range mod {
