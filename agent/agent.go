@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -300,7 +301,7 @@ func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, c
 	if resume != nil {
 		runCtx = compose.ResumeWithData(ctx, resume.interruptID, resume.decision)
 	}
-	out, err := g.Invoke(runCtx, input, compose.WithCheckPointID(checkpointID))
+	sr, err := g.Stream(runCtx, input, compose.WithCheckPointID(checkpointID))
 	if info, ok := compose.ExtractInterruptInfo(err); ok {
 		s.paused(ctx, convID, caller, checkpointID, info, emit)
 		return
@@ -310,24 +311,34 @@ func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, c
 		emit(Event{Type: EventError, Error: tools.Redact(err.Error())})
 		return
 	}
-	_ = s.cp.delete(ctx, checkpointID)
-	text := out.Content
-	for _, part := range chunks(text, 24) {
-		emit(Event{Type: EventTextDelta, Text: part})
+	// The final answer, as the model streams it.
+	var text strings.Builder
+	for {
+		chunk, err := sr.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if info, ok := compose.ExtractInterruptInfo(err); ok {
+			sr.Close()
+			s.paused(ctx, convID, caller, checkpointID, info, emit)
+			return
+		}
+		if err != nil {
+			sr.Close()
+			emit(Event{Type: EventError, Error: tools.Redact(err.Error())})
+			return
+		}
+		if chunk != nil && chunk.Content != "" {
+			text.WriteString(chunk.Content)
+			emit(Event{Type: EventTextDelta, Text: chunk.Content})
+		}
 	}
-	if err := s.convs.append(ctx, convID, "assistant", text); err != nil {
+	sr.Close()
+	_ = s.cp.delete(ctx, checkpointID)
+	if err := s.convs.append(ctx, convID, "assistant", text.String()); err != nil {
 		s.opts.Log.Error("store answer", "err", err)
 	}
-	emit(Event{Type: EventFinal, Text: text})
-}
-
-func chunks(s string, n int) []string {
-	r := []rune(s)
-	var out []string
-	for i := 0; i < len(r); i += n {
-		out = append(out, string(r[i:min(i+n, len(r))]))
-	}
-	return out
+	emit(Event{Type: EventFinal, Text: text.String()})
 }
 
 type resumeData struct {
@@ -513,11 +524,21 @@ func (s *Service) graph(ctx context.Context, caller tools.Caller, convID string,
 			return nil, err
 		}
 	}
-	if err := g.AddBranch("model", compose.NewGraphBranch(func(_ context.Context, m *schema.Message) (string, error) {
-		if len(m.ToolCalls) > 0 {
-			return "tools", nil
+	// The whole stream is scanned: some providers send text before their tool calls.
+	if err := g.AddBranch("model", compose.NewStreamGraphBranch(func(_ context.Context, sr *schema.StreamReader[*schema.Message]) (string, error) {
+		defer sr.Close()
+		for {
+			m, err := sr.Recv()
+			if errors.Is(err, io.EOF) {
+				return compose.END, nil
+			}
+			if err != nil {
+				return "", err
+			}
+			if len(m.ToolCalls) > 0 {
+				return "tools", nil
+			}
 		}
-		return compose.END, nil
 	}, map[string]bool{"tools": true, compose.END: true})); err != nil {
 		return nil, err
 	}
