@@ -103,6 +103,9 @@ var demoUsers = []tenant.Member{
 func seedDemo(ctx context.Context, a *app) error {
 	if _, err := a.tenants.Get(ctx, "demo"); errors.Is(err, perr.ErrNotFound) {
 		if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: "demo", Environments: []string{"dev", "prod"}, Members: demoUsers}); err != nil {
+			if errors.Is(err, perr.ErrAlreadyExists) {
+				return fmt.Errorf("the sandbox already has demo namespaces from an earlier data/ folder: run `make sandbox-down` (or restore data/) and start again: %w", err)
+			}
 			return err
 		}
 	} else if err != nil {
