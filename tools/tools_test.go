@@ -21,6 +21,7 @@ import (
 	"k8s-manage/knowledge/vectortest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/quota"
@@ -263,18 +264,18 @@ func TestDiagnoseCrashLoop(t *testing.T) {
 			PodAnnotations: map[string]string{sandbox.FaultAnnotation: sandbox.FaultCrashLoop}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var dg tools.Diagnosis
+	var dg diagnose.Report
 	platformtest.Eventually(t, 45*time.Second, func() (bool, string) {
 		out, err := w.reg.Run(ctx, "diagnose", w.caller(w.viewer), `{"app":"order-service"}`)
 		if err != nil {
 			return false, err.Error()
 		}
-		dg = tools.Diagnosis{}
+		dg = diagnose.Report{}
 		json.Unmarshal([]byte(out), &dg)
 		return len(dg.Findings) > 0 && strings.Contains(dg.Findings[0].Reason, "CrashLoopBackOff"), out
 	})
 	f := dg.Findings[0]
-	if f.Severity != "critical" || !strings.Contains(strings.Join(f.Evidence, "\n"), "BackOff") {
+	if f.Severity != diagnose.Critical || !strings.Contains(strings.Join(f.Evidence, "\n"), "BackOff") {
 		t.Fatalf("finding = %+v", f)
 	}
 }

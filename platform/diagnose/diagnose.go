@@ -1,0 +1,304 @@
+// Package diagnose turns cluster state into ranked findings, in the spirit of k8sgpt's analyzers:
+// Pods, Deployments, Services, Ingresses, PVCs, HPAs, Nodes, Jobs and CronJobs, ResourceQuotas and
+// NetworkPolicies. One snapshot of the namespace is read with a fixed number of list calls made in
+// parallel (never one request per object), impersonating the person asking; only cluster-scoped
+// facts that carry no tenant data (nodes, storage classes, whether a referenced secret exists) are
+// read with the service's own identity.
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"k8s-manage/platform/perr"
+)
+
+// Severity ranks findings.
+type Severity int
+
+const (
+	Info Severity = iota + 1
+	Warning
+	Critical
+)
+
+func (s Severity) String() string {
+	return map[Severity]string{Info: "info", Warning: "warning", Critical: "critical"}[s]
+}
+
+// MarshalText writes the severity as its name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	for _, v := range []Severity{Info, Warning, Critical} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown severity %q", b)
+}
+
+// Finding is one diagnosed problem.
+type Finding struct {
+	Severity   Severity       `json:"severity"`
+	Resource   string         `json:"resource"` // kind/name
+	Reason     string         `json:"reason"`
+	Evidence   []string       `json:"evidence"`
+	Suggestion string         `json:"suggestion"`
+	Tool       string         `json:"suggested_tool,omitempty"`
+	Args       map[string]any `json:"suggested_args,omitempty"`
+	// App is the application the resource belongs to, when known.
+	App string `json:"app,omitempty"`
+}
+
+// Scope selects what to diagnose.
+type Scope struct {
+	Namespace string
+	// App narrows to one application (label app.kubernetes.io/name) and what serves it.
+	App string
+	// Pod narrows to one pod.
+	Pod string
+}
+
+// Snapshot is the state analyzers read.
+type Snapshot struct {
+	Pods            []corev1.Pod
+	Deployments     []appsv1.Deployment
+	Services        []corev1.Service
+	EndpointSlices  []discoveryv1.EndpointSlice
+	Ingresses       []networkingv1.Ingress
+	PVCs            []corev1.PersistentVolumeClaim
+	HPAs            []autoscalingv2.HorizontalPodAutoscaler
+	Jobs            []batchv1.Job
+	CronJobs        []batchv1.CronJob
+	Quotas          []corev1.ResourceQuota
+	NetworkPolicies []networkingv1.NetworkPolicy
+	Events          []corev1.Event
+	Nodes           []corev1.Node
+	StorageClasses  []storagev1.StorageClass
+	// SecretExists answers whether a secret of the namespace exists (without reading it).
+	SecretExists func(name string) bool
+}
+
+// Diagnoser reads snapshots and analyzes them.
+type Diagnoser struct {
+	admin kubernetes.Interface
+}
+
+// New builds a Diagnoser; admin is the service identity for cluster-scoped facts.
+func New(admin kubernetes.Interface) *Diagnoser { return &Diagnoser{admin: admin} }
+
+// Snapshot reads the namespace as cs (the person) with one list call per kind, in parallel.
+func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns string) (*Snapshot, error) {
+	s := &Snapshot{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	lo := metav1.ListOptions{ResourceVersion: "0"} // served from the API server's watch cache
+	run := func(what string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				mu.Lock()
+				errs = append(errs, perr.FromAPI(err, "diagnose: list "+what+" in "+ns))
+				mu.Unlock()
+			}
+		}()
+	}
+	run("pods", func() error {
+		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
+		if err == nil {
+			s.Pods = l.Items
+		}
+		return err
+	})
+	run("deployments", func() error {
+		l, err := cs.AppsV1().Deployments(ns).List(ctx, lo)
+		if err == nil {
+			s.Deployments = l.Items
+		}
+		return err
+	})
+	run("services", func() error {
+		l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+		if err == nil {
+			s.Services = l.Items
+		}
+		return err
+	})
+	run("endpointslices", func() error {
+		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
+		if err == nil {
+			s.EndpointSlices = l.Items
+		}
+		return err
+	})
+	run("ingresses", func() error {
+		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
+		if err == nil {
+			s.Ingresses = l.Items
+		}
+		return err
+	})
+	run("persistentvolumeclaims", func() error {
+		l, err := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, lo)
+		if err == nil {
+			s.PVCs = l.Items
+		}
+		return err
+	})
+	run("horizontalpodautoscalers", func() error {
+		l, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, lo)
+		if err == nil {
+			s.HPAs = l.Items
+		}
+		return err
+	})
+	run("jobs", func() error {
+		l, err := cs.BatchV1().Jobs(ns).List(ctx, lo)
+		if err == nil {
+			s.Jobs = l.Items
+		}
+		return err
+	})
+	run("cronjobs", func() error {
+		l, err := cs.BatchV1().CronJobs(ns).List(ctx, lo)
+		if err == nil {
+			s.CronJobs = l.Items
+		}
+		return err
+	})
+	run("resourcequotas", func() error {
+		l, err := cs.CoreV1().ResourceQuotas(ns).List(ctx, lo)
+		if err == nil {
+			s.Quotas = l.Items
+		}
+		return err
+	})
+	run("networkpolicies", func() error {
+		l, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, lo)
+		if err == nil {
+			s.NetworkPolicies = l.Items
+		}
+		return err
+	})
+	run("events", func() error {
+		l, err := cs.CoreV1().Events(ns).List(ctx, lo)
+		if err == nil {
+			s.Events = l.Items
+		}
+		return err
+	})
+	run("nodes", func() error {
+		l, err := d.admin.CoreV1().Nodes().List(ctx, lo)
+		if err == nil {
+			s.Nodes = l.Items
+		}
+		return err
+	})
+	run("storageclasses", func() error {
+		l, err := d.admin.StorageV1().StorageClasses().List(ctx, lo)
+		if err == nil {
+			s.StorageClasses = l.Items
+		}
+		return err
+	})
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	s.SecretExists = func(name string) bool {
+		_, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil
+	}
+	return s, nil
+}
+
+// Report is a diagnosis.
+type Report struct {
+	Scope    string    `json:"scope"`
+	Findings []Finding `json:"findings"`
+	Checked  string    `json:"checked"`
+	Summary  string    `json:"summary"`
+}
+
+// Run diagnoses scope as cs.
+func (d *Diagnoser) Run(ctx context.Context, cs kubernetes.Interface, scope Scope) (*Report, error) {
+	snap, err := d.Snapshot(ctx, cs, scope.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return Analyze(snap, scope), nil
+}
+
+// Analyze runs every analyzer over a snapshot and ranks the findings (critical first; within a
+// severity, the pod- and rollout-level causes before their consequences).
+func Analyze(s *Snapshot, scope Scope) *Report {
+	a := newAnalysis(s, scope)
+	for _, f := range []func(){a.pods, a.deployments, a.services, a.ingresses, a.pvcs, a.hpas, a.nodes, a.jobs, a.quotas, a.networkPolicies} {
+		f()
+	}
+	fs := a.findings
+	if scope.App != "" || scope.Pod != "" {
+		app := firstNonEmpty(scope.App, a.appOfPod(scope.Pod))
+		fs = slices.DeleteFunc(fs, func(f Finding) bool {
+			shared := f.App == "" && (strings.HasPrefix(f.Resource, "node/") || strings.HasPrefix(f.Resource, "resourcequota/"))
+			mine := f.App != "" && f.App == app || scope.Pod != "" && f.Resource == "pod/"+scope.Pod
+			return !shared && !mine
+		})
+	}
+	slices.SortStableFunc(fs, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	r := &Report{Scope: scopeName(scope), Findings: fs,
+		Checked: fmt.Sprintf("%d pods, %d deployments, %d services, %d ingresses, %d PVCs, %d HPAs, %d jobs, %d cronjobs, %d nodes",
+			len(s.Pods), len(s.Deployments), len(s.Services), len(s.Ingresses), len(s.PVCs), len(s.HPAs), len(s.Jobs), len(s.CronJobs), len(s.Nodes))}
+	if len(fs) == 0 {
+		r.Summary = "no problems found in " + r.Scope
+	} else {
+		r.Summary = fmt.Sprintf("%d problem(s) in %s; the most severe: %s (%s)", len(fs), r.Scope, fs[0].Reason, fs[0].Resource)
+	}
+	return r
+}
+
+func scopeName(s Scope) string {
+	switch {
+	case s.Pod != "":
+		return s.Namespace + "/pod/" + s.Pod
+	case s.App != "":
+		return s.Namespace + "/" + s.App
+	default:
+		return s.Namespace
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
