@@ -361,7 +361,7 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 			continue
 		}
 		req := &approval.Request{ID: pc.ApprovalID, Tenant: caller.Tenant, Env: caller.Env, Requester: caller.User, Tool: pc.Tool,
-			Args: pc.Args, Risk: pc.Risk, Summary: pc.Summary, Preview: pc.Preview, ConversationID: convID,
+			Args: tools.RedactArgs(pc.Tool, pc.Args), Risk: pc.Risk, Summary: pc.Summary, Preview: pc.Preview, ConversationID: convID,
 			CheckpointID: checkpointID, InterruptID: ic.ID, ExpiresAt: time.Now().Add(s.opts.ApprovalTTL)}
 		var target tools.Target
 		if json.Unmarshal([]byte(pc.Args), &target) == nil {
@@ -614,7 +614,7 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 
 func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, in *compose.ToolInput, caller tools.Caller,
 	spec tools.Spec, approvalID, convID string, events chan<- Event) (*compose.ToolOutput, error) {
-	events <- Event{Type: EventToolStarted, Conversation: convID, Tool: in.Name, Args: in.Arguments}
+	events <- Event{Type: EventToolStarted, Conversation: convID, Tool: in.Name, Args: tools.RedactArgs(in.Name, in.Arguments)}
 	ctx, span := s.opts.Tracer.Start(ctx, "agent.tool "+in.Name, trace.WithAttributes(attribute.String("tool", in.Name),
 		attribute.String("risk", spec.Risk.String()), attribute.String("approval", approvalID)))
 	defer span.End()
@@ -646,7 +646,7 @@ func (s *Service) audit(ctx context.Context, c tools.Caller, spec tools.Spec, ar
 	var tg tools.Target
 	_ = json.Unmarshal([]byte(args), &tg)
 	if err := s.approvals.Audit(context.WithoutCancel(ctx), approval.AuditEntry{User: c.User, Tenant: firstNonEmpty(tg.Tenant, c.Tenant),
-		Env: firstNonEmpty(tg.Env, c.Env, "dev"), Tool: spec.Name, Risk: spec.Risk.String(), Args: args, ApprovalID: approvalID,
+		Env: firstNonEmpty(tg.Env, c.Env, "dev"), Tool: spec.Name, Risk: spec.Risk.String(), Args: tools.RedactArgs(spec.Name, args), ApprovalID: approvalID,
 		Outcome: outcome, Result: tools.Redact(result), Duration: d}); err != nil {
 		s.opts.Log.Error("audit", "err", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s-manage/knowledge"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/quota"
@@ -29,6 +30,8 @@ type Deps struct {
 	Tenants   *tenant.Service
 	// Knowledge answers search_knowledge (the hybrid retriever).
 	Knowledge retriever.Retriever
+	// Config is the config center (nil: get_config and set_config are not available).
+	Config *pconfig.Service
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
 	// result is reported (0 means 45s; negative does not wait).
 	WaitReady time.Duration
@@ -67,7 +70,7 @@ func (d Deps) settled(ctx context.Context, c Call, app string, ch *apps.Change, 
 const (
 	laterBuilds  = "builds and artifacts come with the platform-extended issue (platform/build)"
 	laterBilling = "metering and billing come with the platform-extended issue (platform/billing)"
-	laterConfig  = "the config center comes with the platform-extended issue (platform/config)"
+	laterConfig  = "the config center is not configured in this server"
 	laterCatalog = "the service catalog comes with the platform-extended issue"
 	laterEnv     = "environment cloning comes with the platform-extended issue"
 )
@@ -256,7 +259,10 @@ func NewRegistry(d Deps) *Registry {
 		unavailable[noArgs]("get_bill", "The tenant's bill for a period with line items.", ReadOnly, v, laterBilling),
 		unavailable[buildArgs]("list_builds", "Recent builds of an application.", ReadOnly, v, laterBuilds),
 		unavailable[buildArgs]("get_build", "One build with status and log tail.", ReadOnly, v, laterBuilds),
-		unavailable[configArgs]("get_config", "Configuration of an application (secret values masked).", ReadOnly, v, laterConfig),
+		d.configTool(define[configArgs](Spec{Name: "get_config", Desc: "Configuration of an application in the environment (secret values masked).", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *configArgs, _ bool) (any, error) {
+				return d.Config.Get(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, false)
+			})),
 		unavailable[noArgs]("list_service_instances", "Service catalog instances of the environment.", ReadOnly, v, laterCatalog),
 		define[searchArgs](Spec{Name: "search_knowledge", Desc: "Look up the help manual, the on-call FAQ and the tenant's runbooks. Returns chunks with ids to cite.", Risk: ReadOnly},
 			func(ctx context.Context, c Call, in *searchArgs, _ bool) (any, error) { return d.search(ctx, c, in) }),
@@ -348,7 +354,11 @@ func NewRegistry(d Deps) *Registry {
 				}
 				return d.Apps.SwitchBlueGreen(ctx, d.target(c), in.App, wopts(dry))
 			}),
-		unavailable[setConfigArgs]("set_config", "Set a configuration value (or secret) of an application.", Mutating, dev, laterConfig),
+		d.configTool(define[setConfigArgs](Spec{Name: "set_config", Desc: "Set a configuration value (or, with secret, an encrypted secret) of an application; the app reloads it.", Risk: Mutating, Role: dev},
+			func(ctx context.Context, c Call, in *setConfigArgs, dry bool) (any, error) {
+				return d.Config.Set(ctx, tenant.Identity(c.User), pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, in.Key, in.Value,
+					pconfig.SetOptions{Secret: in.Secret, DryRun: dry})
+			})),
 		unavailable[provisionArgs]("provision_service", "Provision a service catalog instance.", Mutating, ops, laterCatalog),
 		unavailable[cloneArgs]("clone_environment", "Clone an environment's apps, configs, autoscalers and quota to another environment.", Mutating, adm, laterEnv),
 		define[memberArgs](Spec{Name: "add_member", Desc: "Add a member to the tenant, or change their role.", Risk: Mutating, Role: adm},
@@ -371,6 +381,14 @@ func NewRegistry(d Deps) *Registry {
 		r.byID[t.spec.Name] = t
 	}
 	return r
+}
+
+// configTool marks a config tool unavailable when no config center is wired.
+func (d Deps) configTool(t *Tool) *Tool {
+	if d.Config == nil {
+		t.spec.Unavailable = laterConfig
+	}
+	return t
 }
 
 func (d Deps) addMember(ctx context.Context, c Call, in *memberArgs, dry bool) (any, error) {

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,3 +57,20 @@ func CapLog(log string, max int) (string, bool) {
 }
 
 var errorLine = regexp.MustCompile(`(?i)\b(error|err|fatal|panic|exception|failed|refused|timeout|oom|killed)\b`)
+
+// RedactArgs masks argument values that are secrets by declaration (set_config with secret),
+// for approval requests, audit entries and events. The call itself keeps the value.
+func RedactArgs(tool, args string) string {
+	if tool != "set_config" || !strings.Contains(args, `"secret"`) {
+		return Redact(args)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(args), &m); err != nil {
+		return Redacted
+	}
+	if s, _ := m["secret"].(bool); s {
+		m["value"] = Redacted
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}

@@ -27,6 +27,7 @@ func runCmd(t *testing.T, args ...string) (string, string) {
 func knowledgeEnv(t *testing.T) {
 	t.Setenv("K8SM_STORE_DSN", "sqlite://"+filepath.Join(t.TempDir(), "k.db"))
 	t.Setenv("K8SM_KNOWLEDGE_DOCS_ROOT", filepath.Join("..", ".."))
+	t.Setenv("K8SM_CONFIG_CENTER_GENERATED_KEY_FILE", filepath.Join(t.TempDir(), "cc.key"))
 }
 
 func TestIngestIsIncrementalAndRunbooksArePrivate(t *testing.T) {

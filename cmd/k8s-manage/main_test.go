@@ -106,6 +106,7 @@ func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) 
 		"K8SM_HTTP_PORT=0",
 		"K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"),
 		"K8SM_HTTP_SHUTDOWN_TIMEOUT=10s",
+		"K8SM_CONFIG_CENTER_GENERATED_KEY_FILE="+filepath.Join(t.TempDir(), "cc.key"),
 	)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"k8s-manage/knowledge/retrieve"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
@@ -118,8 +119,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a := &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
 		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight}), tokens: identity.NewTokens(st)}
 	if kc != nil {
+		keys, err := keyring(cfg.ConfigCenter, log)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
-			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever})
+			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: pconfig.NewService(st, kc, keys, nil)})
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {
 			a.Close()

@@ -21,6 +21,19 @@ type Config struct {
 	Agent     Agent     `yaml:"agent"`
 	// Observability configures tracing export.
 	Observability Observability `yaml:"observability"`
+	// ConfigCenter configures the encryption of secret values.
+	ConfigCenter ConfigCenter `yaml:"config_center"`
+}
+
+// ConfigCenter configures secret encryption (AES-256-GCM).
+type ConfigCenter struct {
+	// KeyID names the primary key; Key is its base64 32 bytes. Empty Key: a key is generated
+	// into KeyFile on first start (development only; back it up, or set key in production).
+	KeyID   string `yaml:"key_id"`
+	Key     string `yaml:"key" secret:"true"`
+	KeyFile string `yaml:"generated_key_file"`
+	// PreviousKeys are older keys by id, kept to read secrets until `k8s-manage secrets rotate`.
+	PreviousKeys map[string]string `yaml:"previous_keys"`
 }
 
 // Observability configures traces (metrics are always at /metrics).
@@ -171,6 +184,7 @@ func Default() Config {
 		Knowledge: Knowledge{DocsRoot: ".", Store: "embedded", Embedder: "builtin", Dim: 1024,
 			Timeout: Duration(30 * time.Second), DenseWeight: 0.5,
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
+		ConfigCenter: ConfigCenter{KeyID: "k1", KeyFile: "./data/config-center.key"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
 	}
