@@ -14,6 +14,7 @@ import (
 	"k8s-manage/knowledge"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	"k8s-manage/platform/billing"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/perr"
@@ -32,6 +33,8 @@ type Deps struct {
 	Knowledge retriever.Retriever
 	// Config is the config center (nil: get_config and set_config are not available).
 	Config *pconfig.Service
+	// Bills prices the metering ledger (nil: get_bill is not available).
+	Bills *billing.Bills
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
 	// result is reported (0 means 45s; negative does not wait).
 	WaitReady time.Duration
@@ -69,7 +72,7 @@ func (d Deps) settled(ctx context.Context, c Call, app string, ch *apps.Change, 
 // Where later issues bring the platform part of a tool.
 const (
 	laterBuilds  = "builds and artifacts come with the platform-extended issue (platform/build)"
-	laterBilling = "metering and billing come with the platform-extended issue (platform/billing)"
+	laterBilling = "billing is not configured in this server"
 	laterConfig  = "the config center is not configured in this server"
 	laterCatalog = "the service catalog comes with the platform-extended issue"
 	laterEnv     = "environment cloning comes with the platform-extended issue"
@@ -103,6 +106,10 @@ type (
 		Target
 		App string `json:"app,omitempty" jsonschema:"description=application to diagnose"`
 		Pod string `json:"pod,omitempty" jsonschema:"description=pod to diagnose"`
+	}
+	billArgs struct {
+		Target
+		Period string `json:"period,omitempty" jsonschema:"description=month as YYYY-MM (default: the current month)"`
 	}
 	searchArgs struct {
 		Target
@@ -256,7 +263,18 @@ func NewRegistry(d Deps) *Registry {
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
 				return d.Quota.Get(ctx, d.target(c))
 			}),
-		unavailable[noArgs]("get_bill", "The tenant's bill for a period with line items.", ReadOnly, v, laterBilling),
+		d.billTool(define[billArgs](Spec{Name: "get_bill", Desc: "The tenant's bill for a month (default: this month) with line items per app, environment and resource.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *billArgs, _ bool) (any, error) {
+				from, to := billing.MonthOf(time.Now())
+				if in.Period != "" {
+					p, err := time.Parse("2006-01", in.Period)
+					if err != nil {
+						return nil, perr.Invalidf("period", "%q must look like 2026-11", in.Period)
+					}
+					from, to = billing.MonthOf(p)
+				}
+				return d.Bills.For(ctx, c.Tenant, from, to)
+			})),
 		unavailable[buildArgs]("list_builds", "Recent builds of an application.", ReadOnly, v, laterBuilds),
 		unavailable[buildArgs]("get_build", "One build with status and log tail.", ReadOnly, v, laterBuilds),
 		d.configTool(define[configArgs](Spec{Name: "get_config", Desc: "Configuration of an application in the environment (secret values masked).", Risk: ReadOnly, Role: v},
@@ -381,6 +399,14 @@ func NewRegistry(d Deps) *Registry {
 		r.byID[t.spec.Name] = t
 	}
 	return r
+}
+
+// billTool marks get_bill unavailable when no biller is wired.
+func (d Deps) billTool(t *Tool) *Tool {
+	if d.Bills == nil {
+		t.spec.Unavailable = laterBilling
+	}
+	return t
 }
 
 // configTool marks a config tool unavailable when no config center is wired.

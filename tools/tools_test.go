@@ -21,6 +21,7 @@ import (
 	"k8s-manage/knowledge/vectortest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	"k8s-manage/platform/billing"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/perr"
@@ -119,7 +120,7 @@ func setup(t *testing.T) *world {
 	keys, _ := pconfig.NewKeyring("k1", map[string]string{"k1": pconfig.NewKey()})
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: retrieve.New(kb, retrieve.Options{}),
-		Config: pconfig.NewService(w.Store, w.Kube, keys, nil)})
+		Config: pconfig.NewService(w.Store, w.Kube, keys, nil), Bills: billing.NewBills(w.Store, billing.Prices{CoreHour: 1, Currency: "USD"})})
 	return &world{World: w, reg: reg, tenant: name, ns: tenant.Namespace(name, "dev"), viewer: viewer, dev: dev, admin: admin}
 }
 
@@ -158,7 +159,7 @@ func TestToolsOfferedByRole(t *testing.T) {
 	if !slices.Contains(admin, "set_quota") || !slices.Contains(admin, "add_member") {
 		t.Errorf("admin tools = %v", admin)
 	}
-	for _, n := range []string{"get_bill", "trigger_build", "provision_service"} {
+	for _, n := range []string{"list_builds", "trigger_build", "provision_service"} {
 		if slices.Contains(admin, n) {
 			t.Errorf("%s is not available yet but was offered", n)
 		}
@@ -216,8 +217,15 @@ func TestReadPreviewAndMutate(t *testing.T) {
 	if d() != 3 {
 		t.Fatal("scale_app did not scale")
 	}
-	if _, err := w.reg.Run(ctx, "get_bill", c, `{}`); !errors.Is(err, tools.ErrNotAvailable) {
-		t.Fatalf("get_bill: want ErrNotAvailable, got %v", err)
+	if out, err := w.reg.Run(ctx, "get_bill", w.caller(w.viewer), `{"period":"2026-11"}`); err != nil || !strings.Contains(out, `"tenant":"`+w.tenant+`"`) {
+		t.Fatalf("get_bill = %s, %v", out, err)
+	}
+	var pe *perr.Error
+	if _, err := w.reg.Run(ctx, "get_bill", c, `{"period":"November"}`); !errors.As(err, &pe) || pe.Field != "period" {
+		t.Fatalf("bad period: %v", err)
+	}
+	if _, err := w.reg.Run(ctx, "list_builds", c, `{}`); !errors.Is(err, tools.ErrNotAvailable) {
+		t.Fatalf("list_builds: want ErrNotAvailable, got %v", err)
 	}
 }
 

@@ -124,6 +124,20 @@ func describe(name string, v any, obj map[string]any, cn bool) string {
 			fmt.Fprintf(&b, "- %d: %s %s%s\n", toInt(r["revision"]), str(r["image"]), str(r["cause"]), cur)
 		}
 		return b.String()
+	case "get_bill":
+		var b strings.Builder
+		fmt.Fprintf(&b, pick(cn, "租户 %s 从 %s 到 %s 的账单：合计 %.2f %s", "Bill of %s from %s to %s: total %.2f %s"),
+			str(obj["tenant"]), str(obj["from"])[:10], str(obj["to"])[:10], obj["total"], str(obj["currency"]))
+		lines, _ := obj["lines"].([]any)
+		for i, it := range lines {
+			if i == 8 {
+				fmt.Fprintf(&b, "\n…")
+				break
+			}
+			l, _ := it.(map[string]any)
+			fmt.Fprintf(&b, "\n- %s/%s %s: %.2f %s = %.2f", str(l["env"]), str(l["app"]), str(l["resource"]), l["usage"], str(l["unit"]), l["cost"])
+		}
+		return b.String()
 	case "search_knowledge":
 		list, _ := v.([]any)
 		if len(list) == 0 {

@@ -20,6 +20,7 @@ import (
 	"k8s-manage/knowledge/retrieve"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	"k8s-manage/platform/billing"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/quota"
@@ -125,7 +126,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			return nil, err
 		}
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
-			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: pconfig.NewService(st, kc, keys, nil)})
+			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: pconfig.NewService(st, kc, keys, nil),
+			Bills: billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
+				StorageGiBMonth: cfg.Billing.StorageGiBMonth, Currency: cfg.Billing.Currency})})
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {
 			a.Close()
@@ -164,6 +167,23 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 // Run serves until ctx is cancelled, then drains in-flight requests. Overdue approvals are
 // expired in the background.
 func (a *app) Run(ctx context.Context) error {
+	if a.kube != nil {
+		meter := billing.NewMeter(a.store, a.kube.Admin(), nil)
+		go func() {
+			t := time.NewTicker(a.cfg.Billing.Interval.D())
+			defer t.Stop()
+			for {
+				if _, err := meter.Sample(ctx); err != nil && ctx.Err() == nil {
+					a.log.Error("metering sample", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
 	if a.agent != nil {
 		go func() {
 			t := time.NewTicker(30 * time.Second)

@@ -23,6 +23,17 @@ type Config struct {
 	Observability Observability `yaml:"observability"`
 	// ConfigCenter configures the encryption of secret values.
 	ConfigCenter ConfigCenter `yaml:"config_center"`
+	Billing      Billing      `yaml:"billing"`
+}
+
+// Billing configures metering and prices.
+type Billing struct {
+	// Interval is how often requests are sampled into the ledger.
+	Interval        Duration `yaml:"interval"`
+	CoreHour        float64  `yaml:"core_hour"`
+	GiBHour         float64  `yaml:"gib_hour"`
+	StorageGiBMonth float64  `yaml:"storage_gib_month"`
+	Currency        string   `yaml:"currency"`
 }
 
 // ConfigCenter configures secret encryption (AES-256-GCM).
@@ -185,6 +196,7 @@ func Default() Config {
 			Timeout: Duration(30 * time.Second), DenseWeight: 0.5,
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
 		ConfigCenter: ConfigCenter{KeyID: "k1", KeyFile: "./data/config-center.key"},
+		Billing:      Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
 	}
@@ -322,6 +334,15 @@ func (c Config) Validate() Problems {
 	}
 	if c.Agent.MaxSteps < 2 || c.Agent.MaxSteps > 100 {
 		add("agent.max_steps", "must be between 2 and 100, got %d", c.Agent.MaxSteps)
+	}
+	if c.Billing.Interval < Duration(time.Second) {
+		add("billing.interval", "must be at least 1s, got %s", c.Billing.Interval)
+	}
+	for key, p := range map[string]float64{"billing.core_hour": c.Billing.CoreHour, "billing.gib_hour": c.Billing.GiBHour,
+		"billing.storage_gib_month": c.Billing.StorageGiBMonth} {
+		if p < 0 {
+			add(key, "must not be negative, got %g", p)
+		}
 	}
 	if c.Store.MaxOpenConns <= 0 {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)

@@ -1,0 +1,254 @@
+// Package billing meters what every tenant requests and bills it. A metering loop samples each
+// tenant environment's requested CPU, memory and storage per app (from the pods and persistent
+// volume claims of its namespaces) into an append-only ledger: each sample charges the interval
+// since the previous one, whose time is kept in the store, so restarts and gaps lose nothing, and
+// a repeated sample of the same interval is ignored, so nothing is counted twice. Bills price the
+// ledger per tenant and period with line items per app, environment and resource.
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"k8s-manage/internal/store"
+	"k8s-manage/platform/tenant"
+)
+
+// Prices are per unit of time.
+type Prices struct {
+	CoreHour        float64 `json:"core_hour"`
+	GiBHour         float64 `json:"gib_hour"`
+	StorageGiBMonth float64 `json:"storage_gib_month"`
+	Currency        string  `json:"currency"`
+}
+
+const hoursPerMonth = 730
+
+// Meter samples requests into the ledger.
+type Meter struct {
+	db   *store.Store
+	kube kubernetes.Interface
+	now  func() time.Time
+}
+
+// NewMeter builds a Meter with the service's identity (metering is platform work).
+func NewMeter(db *store.Store, admin kubernetes.Interface, now func() time.Time) *Meter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Meter{db: db, kube: admin, now: now}
+}
+
+type key struct{ tenant, env, app, resource string }
+
+// measure returns each tenant/env/app's requested cpu cores, memory GiB and storage GiB now.
+func (m *Meter) measure(ctx context.Context) (map[key]float64, error) {
+	nss, err := m.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenant.LabelTenant})
+	if err != nil {
+		return nil, fmt.Errorf("meter: list tenant namespaces: %w", err)
+	}
+	out := map[key]float64{}
+	for _, ns := range nss.Items {
+		t, env := ns.Labels[tenant.LabelTenant], ns.Labels[tenant.LabelEnv]
+		pods, err := m.kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, fmt.Errorf("meter: list pods of %s: %w", ns.Name, err)
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.Spec.NodeName == "" {
+				continue // not holding resources
+			}
+			app := appOf(p.Labels)
+			for _, c := range p.Spec.Containers {
+				if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+					out[key{t, env, app, "cpu"}] += float64(q.MilliValue()) / 1000
+				}
+				if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+					out[key{t, env, app, "memory"}] += float64(q.Value()) / (1 << 30)
+				}
+			}
+		}
+		pvcs, err := m.kube.CoreV1().PersistentVolumeClaims(ns.Name).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, fmt.Errorf("meter: list claims of %s: %w", ns.Name, err)
+		}
+		for _, c := range pvcs.Items {
+			if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+				out[key{t, env, appOf(c.Labels), "storage"}] += float64(q.Value()) / (1 << 30)
+			}
+		}
+	}
+	return out, nil
+}
+
+func appOf(l map[string]string) string {
+	if a := l["app.kubernetes.io/name"]; a != "" {
+		return a
+	}
+	return "(other)"
+}
+
+const stateName = "requests"
+
+// Sample charges the interval since the previous sample at the requests measured now. The first
+// sample only records the time. Sampling again for an interval already charged changes nothing.
+func (m *Meter) Sample(ctx context.Context) (int, error) {
+	now := m.now().UnixMilli()
+	var last int64
+	err := m.db.QueryRowContext(ctx, "SELECT last_ms FROM meter_state WHERE name = ?", stateName).Scan(&last)
+	first := errors.Is(err, sql.ErrNoRows)
+	if err != nil && !first {
+		return 0, fmt.Errorf("meter: read state: %w", err)
+	}
+	if !first && now <= last {
+		return 0, nil
+	}
+	usage, err := m.measure(ctx)
+	if err != nil {
+		return 0, err
+	}
+	written := 0
+	err = m.db.InTx(ctx, func(tx *store.Tx) error {
+		if first {
+			_, err := tx.ExecContext(ctx, "INSERT INTO meter_state (name, last_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", stateName, now)
+			return err
+		}
+		for _, k := range slices.SortedFunc(maps.Keys(usage), func(a, b key) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }) {
+			res, err := tx.ExecContext(ctx, `INSERT INTO usage_ledger (tenant, env, app, resource, quantity, from_ms, to_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (tenant, env, app, resource, from_ms) DO NOTHING`, k.tenant, k.env, k.app, k.resource, usage[k], last, now)
+			if err != nil {
+				return fmt.Errorf("meter: ledger: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			written += int(n)
+		}
+		// Conditional: a concurrent sampler that already advanced the state wins.
+		res, err := tx.ExecContext(ctx, "UPDATE meter_state SET last_ms = ? WHERE name = ? AND last_ms = ?", now, stateName, last)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errConcurrent
+		}
+		return nil
+	})
+	if errors.Is(err, errConcurrent) {
+		return 0, nil
+	}
+	return written, err
+}
+
+var errConcurrent = errors.New("another meter advanced the state")
+
+// Line is one line item of a bill.
+type Line struct {
+	Env      string  `json:"env"`
+	App      string  `json:"app"`
+	Resource string  `json:"resource"`
+	Usage    float64 `json:"usage"` // core-hours, GiB-hours or GiB-months
+	Unit     string  `json:"unit"`
+	Cost     float64 `json:"cost"`
+}
+
+// Bill is a tenant's bill for a period.
+type Bill struct {
+	Tenant   string    `json:"tenant"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Currency string    `json:"currency"`
+	Lines    []Line    `json:"lines"`
+	Total    float64   `json:"total"`
+}
+
+// Bills prices the ledger.
+type Bills struct {
+	db     *store.Store
+	prices Prices
+}
+
+// NewBills builds a biller.
+func NewBills(db *store.Store, p Prices) *Bills { return &Bills{db: db, prices: p} }
+
+// For bills a tenant for [from, to); intervals crossing the edges are prorated.
+func (b *Bills) For(ctx context.Context, t string, from, to time.Time) (*Bill, error) {
+	if !to.After(from) {
+		return nil, fmt.Errorf("billing: the period must end after it starts")
+	}
+	rows, err := b.db.QueryContext(ctx, `SELECT env, app, resource, quantity, from_ms, to_ms FROM usage_ledger
+		WHERE tenant = ? AND to_ms > ? AND from_ms < ?`, t, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
+	}
+	defer rows.Close()
+	type lk struct{ env, app, resource string }
+	usage := map[lk]float64{}
+	for rows.Next() {
+		var env, app, res string
+		var q float64
+		var f, e int64
+		if err := rows.Scan(&env, &app, &res, &q, &f, &e); err != nil {
+			return nil, err
+		}
+		overlap := float64(min(e, to.UnixMilli())-max(f, from.UnixMilli())) / 3.6e6 // hours
+		usage[lk{env, app, res}] += q * overlap
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	bill := &Bill{Tenant: t, From: from, To: to, Currency: b.prices.Currency}
+	for _, k := range slices.SortedFunc(maps.Keys(usage), func(a, c lk) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(c)) }) {
+		l := Line{Env: k.env, App: k.app, Resource: k.resource}
+		switch k.resource {
+		case "cpu":
+			l.Usage, l.Unit, l.Cost = usage[k], "core-hours", usage[k]*b.prices.CoreHour
+		case "memory":
+			l.Usage, l.Unit, l.Cost = usage[k], "GiB-hours", usage[k]*b.prices.GiBHour
+		case "storage":
+			l.Usage, l.Unit = usage[k]/hoursPerMonth, "GiB-months"
+			l.Cost = l.Usage * b.prices.StorageGiBMonth
+		}
+		l.Usage, l.Cost = round(l.Usage, 4), round(l.Cost, 4)
+		bill.Lines = append(bill.Lines, l)
+		bill.Total += l.Cost
+	}
+	bill.Total = round(bill.Total, 2)
+	return bill, nil
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
+}
+
+// CSV renders a bill as CSV.
+func (b *Bill) CSV() string {
+	var sb strings.Builder
+	w := csv.NewWriter(&sb)
+	w.Write([]string{"tenant", "from", "to", "env", "app", "resource", "usage", "unit", "cost", "currency"}) //nolint:errcheck
+	for _, l := range b.Lines {
+		w.Write([]string{b.Tenant, b.From.UTC().Format(time.RFC3339), b.To.UTC().Format(time.RFC3339), l.Env, l.App, l.Resource, //nolint:errcheck
+			fmt.Sprintf("%.4f", l.Usage), l.Unit, fmt.Sprintf("%.4f", l.Cost), b.Currency})
+	}
+	w.Write([]string{b.Tenant, "", "", "", "", "total", "", "", fmt.Sprintf("%.2f", b.Total), b.Currency}) //nolint:errcheck
+	w.Flush()
+	return sb.String()
+}
+
+// MonthOf returns the calendar month containing t (UTC).
+func MonthOf(t time.Time) (time.Time, time.Time) {
+	t = t.UTC()
+	from := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return from, from.AddDate(0, 1, 0)
+}
