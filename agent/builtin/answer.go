@@ -124,6 +124,24 @@ func describe(name string, v any, obj map[string]any, cn bool) string {
 			fmt.Fprintf(&b, "- %d: %s %s%s\n", toInt(r["revision"]), str(r["image"]), str(r["cause"]), cur)
 		}
 		return b.String()
+	case "list_builds":
+		list, _ := v.([]any)
+		if len(list) == 0 {
+			return pick(cn, "还没有构建记录。", "No builds yet.")
+		}
+		var b strings.Builder
+		b.WriteString(pick(cn, "最近的构建：\n", "Recent builds:\n"))
+		for i, it := range list {
+			if i == 10 {
+				break
+			}
+			x, _ := it.(map[string]any)
+			fmt.Fprintf(&b, "- %s %s %s@%.7s %s (%s)\n", str(x["id"]), str(x["app"]), str(x["ref"]), str(x["commit"]), str(x["status"]), str(x["image"]))
+		}
+		return b.String()
+	case "trigger_build":
+		return fmt.Sprintf(pick(cn, "已开始构建 %s (%s)，镜像 %s，状态 %s。", "Build %s started (%s): image %s, status %s."),
+			str(obj["id"]), str(obj["ref"]), str(obj["image"]), str(obj["status"]))
 	case "get_bill":
 		var b strings.Builder
 		fmt.Fprintf(&b, pick(cn, "租户 %s 从 %s 到 %s 的账单：合计 %.2f %s", "Bill of %s from %s to %s: total %.2f %s"),

@@ -199,6 +199,16 @@ var (
 		{rx(`(?:列出|有哪些|查看)\s*(?:所有)?\s*(?:应用|服务)|list\s+(?:the\s+|all\s+)?apps`), func([]string) call { return call{"list_apps", map[string]any{}} }},
 		{rx(`配额|quota`), func([]string) call { return call{"get_quota", map[string]any{}} }},
 		{rx(`账单|花了多少钱|费用|spend|bill|cost`), func([]string) call { return call{"get_bill", map[string]any{}} }},
+		{rx(`(?:构建|打包|编译)\s*` + appName + `\s*的?\s*` + `([a-z0-9][a-z0-9._/-]*)\s*分支`), func(m []string) call {
+			return call{"trigger_build", map[string]any{"app": m[1], "ref": m[2]}}
+		}},
+		{rx(`(?:build|rebuild)\s+` + appName + `(?:\s+(?:from|on)\s+(?:branch\s+)?([a-z0-9][a-z0-9._/-]*))?$`), func(m []string) call {
+			a := map[string]any{"app": m[1]}
+			if m[2] != "" {
+				a["ref"] = m[2]
+			}
+			return call{"trigger_build", a}
+		}},
 		{rx(`构建|builds?\b`), func([]string) call { return call{"list_builds", map[string]any{}} }},
 		{rx(`(?:我|我的)\s*(?:在)?\s*(?:哪些)?\s*租户|my\s+tenants|which\s+tenants`), func([]string) call { return call{"list_tenants", map[string]any{}} }},
 	}

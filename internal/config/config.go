@@ -24,6 +24,16 @@ type Config struct {
 	// ConfigCenter configures the encryption of secret values.
 	ConfigCenter ConfigCenter `yaml:"config_center"`
 	Billing      Billing      `yaml:"billing"`
+	Builds       Builds       `yaml:"builds"`
+}
+
+// Builds configures where images are pushed.
+type Builds struct {
+	RegistryHost string `yaml:"registry_host"`
+	// RegistryProject is the Harbor project (default: the tenant's name).
+	RegistryProject string `yaml:"registry_project"`
+	// CredentialsSecret is the dockerconfigjson Secret (robot account) in each tenant namespace.
+	CredentialsSecret string `yaml:"credentials_secret"`
 }
 
 // Billing configures metering and prices.
@@ -196,6 +206,7 @@ func Default() Config {
 			Timeout: Duration(30 * time.Second), DenseWeight: 0.5,
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
 		ConfigCenter: ConfigCenter{KeyID: "k1", KeyFile: "./data/config-center.key"},
+		Builds:       Builds{RegistryHost: "registry.local", CredentialsSecret: "registry-credentials"},
 		Billing:      Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
