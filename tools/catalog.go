@@ -16,6 +16,7 @@ import (
 	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/billing"
 	"k8s-manage/platform/build"
+	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/perr"
@@ -38,6 +39,8 @@ type Deps struct {
 	Bills *billing.Bills
 	// Builds runs builds (nil: build tools are not available).
 	Builds *build.Service
+	// Catalog provisions service instances (nil: catalog tools are not available).
+	Catalog *catalog.Service
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
 	// result is reported (0 means 45s; negative does not wait).
 	WaitReady time.Duration
@@ -77,7 +80,7 @@ const (
 	laterBuilds  = "builds are not configured in this server"
 	laterBilling = "billing is not configured in this server"
 	laterConfig  = "the config center is not configured in this server"
-	laterCatalog = "the service catalog comes with the platform-extended issue"
+	laterCatalog = "the service catalog is not configured in this server"
 	laterEnv     = "environment cloning comes with the platform-extended issue"
 )
 
@@ -304,7 +307,10 @@ func NewRegistry(d Deps) *Registry {
 			func(ctx context.Context, c Call, in *configArgs, _ bool) (any, error) {
 				return d.Config.Get(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, false)
 			})),
-		unavailable[noArgs]("list_service_instances", "Service catalog instances of the environment.", ReadOnly, v, laterCatalog),
+		d.catalogTool(define[noArgs](Spec{Name: "list_service_instances", Desc: "Service catalog instances of the environment with connection info (credentials by Secret name only).", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
+				return d.Catalog.List(ctx, d.target(c))
+			})),
 		define[searchArgs](Spec{Name: "search_knowledge", Desc: "Look up the help manual, the on-call FAQ and the tenant's runbooks. Returns chunks with ids to cite.", Risk: ReadOnly},
 			func(ctx context.Context, c Call, in *searchArgs, _ bool) (any, error) { return d.search(ctx, c, in) }),
 		define[noArgs](Spec{Name: "list_tenants", Desc: "The tenants you belong to and your role in each.", Risk: ReadOnly},
@@ -414,7 +420,10 @@ func NewRegistry(d Deps) *Registry {
 				return d.Config.Set(ctx, tenant.Identity(c.User), pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, in.Key, in.Value,
 					pconfig.SetOptions{Secret: in.Secret, DryRun: dry})
 			})),
-		unavailable[provisionArgs]("provision_service", "Provision a service catalog instance.", Mutating, ops, laterCatalog),
+		d.catalogTool(define[provisionArgs](Spec{Name: "provision_service", Desc: "Provision a service catalog instance (redis, mysql, postgresql, kafka) with a plan (small, medium, large).", Risk: Mutating, Role: ops},
+			func(ctx context.Context, c Call, in *provisionArgs, dry bool) (any, error) {
+				return d.Catalog.Provision(ctx, d.target(c), catalog.Spec{Type: in.Type, Name: in.Name, Plan: in.Plan}, wopts(dry))
+			})),
 		unavailable[cloneArgs]("clone_environment", "Clone an environment's apps, configs, autoscalers and quota to another environment.", Mutating, adm, laterEnv),
 		define[memberArgs](Spec{Name: "add_member", Desc: "Add a member to the tenant, or change their role.", Risk: Mutating, Role: adm},
 			func(ctx context.Context, c Call, in *memberArgs, dry bool) (any, error) {
@@ -429,13 +438,24 @@ func NewRegistry(d Deps) *Registry {
 				}
 				return d.Apps.Delete(ctx, d.target(c), in.App, wopts(dry))
 			}),
-		unavailable[instanceArgs]("delete_service_instance", "Delete a service catalog instance and its data.", Destructive, ops, laterCatalog),
+		d.catalogTool(define[instanceArgs](Spec{Name: "delete_service_instance", Desc: "Delete a service catalog instance and ALL its data.", Risk: Destructive, Role: ops},
+			func(ctx context.Context, c Call, in *instanceArgs, dry bool) (any, error) {
+				return d.Catalog.Delete(ctx, d.target(c), in.Name, wopts(dry))
+			})),
 	}
 	r := &Registry{tools: ts, byID: map[string]*Tool{}, roles: d.Tenants}
 	for _, t := range ts {
 		r.byID[t.spec.Name] = t
 	}
 	return r
+}
+
+// catalogTool marks catalog tools unavailable when no catalog is wired.
+func (d Deps) catalogTool(t *Tool) *Tool {
+	if d.Catalog == nil {
+		t.spec.Unavailable = laterCatalog
+	}
+	return t
 }
 
 // buildTool marks build tools unavailable when builds are not configured.

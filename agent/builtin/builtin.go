@@ -196,6 +196,17 @@ var (
 		{rx(appName + `\s*(?:的)?\s*(?:状态|怎么样|情况)|status\s+of\s+` + appName + `|how\s+is\s+` + appName), func(m []string) call {
 			return call{"get_app_status", map[string]any{"app": first(m[1], m[2], m[3])}}
 		}},
+		{rx(`(?:开|开通|创建|申请|provision|create)\s*(?:a\s+|an\s+|一个\s*)?(?:(small|medium|large)\s*(?:规格的?|plan\s+)?)?\s*(redis|mysql|postgresql|postgres|kafka)\D*?(?:名字叫|叫|名为|named?|called)\s*` + appName), func(m []string) call {
+			typ := strings.ToLower(m[2])
+			if typ == "postgres" {
+				typ = "postgresql"
+			}
+			return call{"provision_service", map[string]any{"type": typ, "name": m[3], "plan": first(strings.ToLower(m[1]), "small")}}
+		}},
+		{rx(`(?:删除|delete)\s*(?:服务实例|service\s+instance)\s*` + appName), func(m []string) call {
+			return call{"delete_service_instance", map[string]any{"name": m[1]}}
+		}},
+		{rx(`服务实例|中间件实例|service\s+instances`), func([]string) call { return call{"list_service_instances", map[string]any{}} }},
 		{rx(`(?:列出|有哪些|查看)\s*(?:所有)?\s*(?:应用|服务)|list\s+(?:the\s+|all\s+)?apps`), func([]string) call { return call{"list_apps", map[string]any{}} }},
 		{rx(`配额|quota`), func([]string) call { return call{"get_quota", map[string]any{}} }},
 		{rx(`账单|花了多少钱|费用|spend|bill|cost`), func([]string) call { return call{"get_bill", map[string]any{}} }},

@@ -10,7 +10,7 @@ import (
 )
 
 var allTools = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
-	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "scale_app", "restart_app", "rollback_app", "set_image",
+	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "provision_service", "list_service_instances", "delete_service_instance", "scale_app", "restart_app", "rollback_app", "set_image",
 	"set_hpa", "delete_hpa", "start_canary", "promote_canary", "abort_canary", "switch_blue_green", "delete_app", "search_knowledge"}
 
 func bound() *Model { return &Model{tools: allTools} }
@@ -49,6 +49,10 @@ func TestUnderstands(t *testing.T) {
 		{"how much did we spend this month", "get_bill", `{}`},
 		{"这个月花了多少钱", "get_bill", `{}`},
 		{"最近的构建", "list_builds", `{}`},
+		{"给 team-a 开一个 small 规格的 redis，名字叫 cache", "provision_service", `{"type":"redis","name":"cache","plan":"small"}`},
+		{"provision a medium postgres named orders-db", "provision_service", `{"type":"postgresql","name":"orders-db","plan":"medium"}`},
+		{"列出服务实例", "list_service_instances", `{}`},
+		{"删除服务实例 cache", "delete_service_instance", `{"name":"cache"}`},
 		{"构建 web-api 的 main 分支", "trigger_build", `{"app":"web-api","ref":"main"}`},
 		{"build web-api from release/1.2", "trigger_build", `{"app":"web-api","ref":"release/1.2"}`},
 		{"列出应用", "list_apps", `{}`},
