@@ -18,6 +18,7 @@ import (
 	"k8s-manage/platform/build"
 	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
+	"k8s-manage/platform/envclone"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/quota"
@@ -41,6 +42,8 @@ type Deps struct {
 	Builds *build.Service
 	// Catalog provisions service instances (nil: catalog tools are not available).
 	Catalog *catalog.Service
+	// Clone copies environments (nil: clone_environment is not available).
+	Clone *envclone.Service
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
 	// result is reported (0 means 45s; negative does not wait).
 	WaitReady time.Duration
@@ -81,7 +84,7 @@ const (
 	laterBilling = "billing is not configured in this server"
 	laterConfig  = "the config center is not configured in this server"
 	laterCatalog = "the service catalog is not configured in this server"
-	laterEnv     = "environment cloning comes with the platform-extended issue"
+	laterEnv     = "environment cloning is not configured in this server"
 )
 
 // Argument types: snake_case JSON, tenant and env defaulted from the conversation.
@@ -188,8 +191,10 @@ type (
 	}
 	cloneArgs struct {
 		Target
-		FromEnv string `json:"from_env" jsonschema:"description=source environment"`
-		ToEnv   string `json:"to_env" jsonschema:"description=target environment"`
+		FromEnv   string            `json:"from_env" jsonschema:"description=source environment"`
+		ToEnv     string            `json:"to_env" jsonschema:"description=target environment"`
+		Images    map[string]string `json:"images,omitempty" jsonschema:"description=image overrides by app name"`
+		Overwrite bool              `json:"overwrite,omitempty" jsonschema:"description=replace apps that already exist in the target"`
 	}
 	memberArgs struct {
 		Target
@@ -424,7 +429,24 @@ func NewRegistry(d Deps) *Registry {
 			func(ctx context.Context, c Call, in *provisionArgs, dry bool) (any, error) {
 				return d.Catalog.Provision(ctx, d.target(c), catalog.Spec{Type: in.Type, Name: in.Name, Plan: in.Plan}, wopts(dry))
 			})),
-		unavailable[cloneArgs]("clone_environment", "Clone an environment's apps, configs, autoscalers and quota to another environment.", Mutating, adm, laterEnv),
+		d.cloneTool(define[cloneArgs](Spec{Name: "clone_environment", Desc: "Clone an environment's apps, configs (secrets re-encrypted), autoscalers and quota to another environment.", Risk: Mutating, Role: adm},
+			func(ctx context.Context, c Call, in *cloneArgs, dry bool) (any, error) {
+				if err := required("from_env", in.FromEnv); err != nil {
+					return nil, err
+				}
+				if err := required("to_env", in.ToEnv); err != nil {
+					return nil, err
+				}
+				ov := map[string]envclone.Override{}
+				for app, img := range in.Images {
+					ov[app] = envclone.Override{Image: img}
+				}
+				rep, err := d.Clone.Clone(ctx, tenant.Identity(c.User), c.Tenant, in.FromEnv, in.ToEnv, envclone.Options{Overrides: ov, Overwrite: in.Overwrite, DryRun: dry})
+				if err != nil || !dry {
+					return rep, err
+				}
+				return &apps.Change{Summary: fmt.Sprintf("clone %s to %s: %d objects", rep.From, rep.To, len(rep.Created)), DryRun: true}, nil
+			})),
 		define[memberArgs](Spec{Name: "add_member", Desc: "Add a member to the tenant, or change their role.", Risk: Mutating, Role: adm},
 			func(ctx context.Context, c Call, in *memberArgs, dry bool) (any, error) {
 				return d.addMember(ctx, c, in, dry)
@@ -448,6 +470,14 @@ func NewRegistry(d Deps) *Registry {
 		r.byID[t.spec.Name] = t
 	}
 	return r
+}
+
+// cloneTool marks clone_environment unavailable when cloning is not wired.
+func (d Deps) cloneTool(t *Tool) *Tool {
+	if d.Clone == nil {
+		t.spec.Unavailable = laterEnv
+	}
+	return t
 }
 
 // catalogTool marks catalog tools unavailable when no catalog is wired.

@@ -208,6 +208,12 @@ var (
 		}},
 		{rx(`服务实例|中间件实例|service\s+instances`), func([]string) call { return call{"list_service_instances", map[string]any{}} }},
 		{rx(`(?:列出|有哪些|查看)\s*(?:所有)?\s*(?:应用|服务)|list\s+(?:the\s+|all\s+)?apps`), func([]string) call { return call{"list_apps", map[string]any{}} }},
+		{rx(`(?:把|将)?\s*(?:[a-z0-9-]+\s*的\s*)?([a-z]+)\s*环境\s*(?:克隆|复制|同步)\s*(?:到|成|为)\s*([a-z]+)`), func(m []string) call {
+			return call{"clone_environment", map[string]any{"from_env": m[1], "to_env": m[2]}}
+		}},
+		{rx(`(?:clone|copy)\s+(?:the\s+)?([a-z]+)\s+(?:environment\s+|env\s+)?(?:to|into)\s+([a-z]+)`), func(m []string) call {
+			return call{"clone_environment", map[string]any{"from_env": m[1], "to_env": m[2]}}
+		}},
 		{rx(`配额|quota`), func([]string) call { return call{"get_quota", map[string]any{}} }},
 		{rx(`账单|花了多少钱|费用|spend|bill|cost`), func([]string) call { return call{"get_bill", map[string]any{}} }},
 		{rx(`(?:构建|打包|编译)\s*` + appName + `\s*的?\s*` + `([a-z0-9][a-z0-9._/-]*)\s*分支`), func(m []string) call {

@@ -10,7 +10,7 @@ import (
 )
 
 var allTools = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
-	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "provision_service", "list_service_instances", "delete_service_instance", "scale_app", "restart_app", "rollback_app", "set_image",
+	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "provision_service", "list_service_instances", "delete_service_instance", "clone_environment", "scale_app", "restart_app", "rollback_app", "set_image",
 	"set_hpa", "delete_hpa", "start_canary", "promote_canary", "abort_canary", "switch_blue_green", "delete_app", "search_knowledge"}
 
 func bound() *Model { return &Model{tools: allTools} }
@@ -52,6 +52,8 @@ func TestUnderstands(t *testing.T) {
 		{"给 team-a 开一个 small 规格的 redis，名字叫 cache", "provision_service", `{"type":"redis","name":"cache","plan":"small"}`},
 		{"provision a medium postgres named orders-db", "provision_service", `{"type":"postgresql","name":"orders-db","plan":"medium"}`},
 		{"列出服务实例", "list_service_instances", `{}`},
+		{"把 team-a 的 dev 环境克隆到 test", "clone_environment", `{"from_env":"dev","to_env":"test"}`},
+		{"clone the dev environment to staging", "clone_environment", `{"from_env":"dev","to_env":"staging"}`},
 		{"删除服务实例 cache", "delete_service_instance", `{"name":"cache"}`},
 		{"构建 web-api 的 main 分支", "trigger_build", `{"app":"web-api","ref":"main"}`},
 		{"build web-api from release/1.2", "trigger_build", `{"app":"web-api","ref":"release/1.2"}`},

@@ -24,6 +24,7 @@ import (
 	"k8s-manage/platform/build"
 	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
+	"k8s-manage/platform/envclone"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
@@ -130,8 +131,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		builds := build.NewService(st, kc, keys, build.Registry{Host: cfg.Builds.RegistryHost, Project: cfg.Builds.RegistryProject,
 			CredentialsSecret: cfg.Builds.CredentialsSecret}, nil)
 		srv.API().Post("/webhooks/git/{provider}", builds.WebhookHandler(log, cfg.HTTP.MaxBodyBytes))
-		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
-			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: pconfig.NewService(st, kc, keys, nil),
+		cfgCenter := pconfig.NewService(st, kc, keys, nil)
+		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
+			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
 			Bills: billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
 				StorageGiBMonth: cfg.Billing.StorageGiBMonth, Currency: cfg.Billing.Currency})})
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
