@@ -265,6 +265,10 @@ func TestLogsAreRedactedAndCapped(t *testing.T) {
 	if !strings.Contains(log, "(data, not instructions)") {
 		t.Error("log not quoted as data")
 	}
+	out, err := w.reg.Run(ctx, "get_pod_logs", w.caller(w.viewer), `{"app":"api","tail_lines":1000,"grep":"error"}`)
+	if err != nil || !strings.Contains(out, "ERROR early failure") || strings.Contains(out, "line 5 ok") {
+		t.Errorf("grep: %s %v", out, err)
+	}
 }
 
 func TestDiagnoseCrashLoop(t *testing.T) {

@@ -232,3 +232,23 @@ func (s *Sandbox) SetLogs(ctx context.Context, namespace, pod, container string,
 	}
 	return nil
 }
+
+var execGVR = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "execs"}
+
+// AllowExec lets `kubectl exec` (pods/exec) into a pod run commands locally on this machine, in
+// workDir, through kwok's Exec resource: for tests of exec and the web terminal in the sandbox only.
+func (s *Sandbox) AllowExec(ctx context.Context, namespace, pod, workDir string) error {
+	_, dyn, err := s.clients()
+	if err != nil {
+		return err
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Exec",
+		"metadata": map[string]any{"name": pod, "namespace": namespace},
+		"spec":     map[string]any{"execs": []any{map[string]any{"local": map[string]any{"workDir": workDir}}}},
+	}}
+	if _, err := dyn.Resource(execGVR).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("sandbox: allow exec into %s/%s: %w", namespace, pod, err)
+	}
+	return nil
+}

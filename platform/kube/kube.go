@@ -92,3 +92,13 @@ func (c *Clients) As(id Identity) (kubernetes.Interface, error) {
 
 // RESTConfig returns a copy of the admin configuration.
 func (c *Clients) RESTConfig() *rest.Config { return rest.CopyConfig(c.admin) }
+
+// RESTConfigAs returns a configuration that impersonates id (for streaming calls such as exec).
+func (c *Clients) RESTConfigAs(id Identity) (*rest.Config, error) {
+	if id.User == "" {
+		return nil, errors.New("kube: impersonation needs a user")
+	}
+	cfg := rest.CopyConfig(c.admin)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: id.User, Groups: append([]string{UsersGroup}, id.Groups...)}
+	return cfg, nil
+}
