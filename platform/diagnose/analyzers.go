@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -568,5 +569,87 @@ func (a *analysis) networkPolicies() {
 				Reason:     fmt.Sprintf("denies all ingress to %d pod(s) it selects", n),
 				Suggestion: "add ingress rules for the callers (same tenant, ingress controller) or narrow its podSelector"})
 		}
+	}
+}
+
+// statefulSets: missing governing services, unavailable replicas.
+func (a *analysis) statefulSets() {
+	svcs := map[string]bool{}
+	for _, s := range a.s.Services {
+		svcs[s.Name] = true
+	}
+	for _, st := range a.s.StatefulSets {
+		app := firstNonEmpty(st.Labels[appLabel], st.Labels["k8s-manage.io/service-instance"], st.Name)
+		res := "statefulset/" + st.Name
+		if st.Spec.ServiceName != "" && !svcs[st.Spec.ServiceName] {
+			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("governing service %s does not exist: pods get no stable DNS names", st.Spec.ServiceName),
+				Suggestion: "create the headless service the StatefulSet names"})
+		}
+		want := int32(1)
+		if st.Spec.Replicas != nil {
+			want = *st.Spec.Replicas
+		}
+		if want > 0 && st.Status.ReadyReplicas < want && st.Status.ObservedGeneration >= st.Generation {
+			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("%d of %d replicas not ready", want-st.Status.ReadyReplicas, want),
+				Suggestion: "see the pod and volume findings: StatefulSet pods start in order and wait for their volumes"})
+		}
+	}
+}
+
+// pdbs: budgets that allow no disruption (node drains hang) or select no pods.
+func (a *analysis) pdbs() {
+	for _, p := range a.s.PDBs {
+		res := "poddisruptionbudget/" + p.Name
+		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+		if err != nil {
+			continue
+		}
+		app, n := "", 0
+		for _, pod := range a.s.Pods {
+			if sel.Matches(labels.Set(pod.Labels)) {
+				n++
+				app = pod.Labels[appLabel]
+			}
+		}
+		switch {
+		case n == 0:
+			a.add(Finding{Severity: Info, Resource: res, Reason: "selects no pods: it protects nothing", Suggestion: "fix its selector or delete it"})
+		case p.Status.DisruptionsAllowed == 0 && p.Status.ExpectedPods > 0:
+			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("allows no disruption (%d/%d healthy): node drains and upgrades will hang", p.Status.CurrentHealthy, p.Status.ExpectedPods),
+				Suggestion: "run more replicas than minAvailable, or lower minAvailable / raise maxUnavailable"})
+		}
+	}
+}
+
+// webhooks: admission webhooks whose service does not exist, which block the writes they intercept.
+func (a *analysis) webhooks() {
+	check := func(kind, name string, cfg []admissionregistrationv1.WebhookClientConfig, policies []*admissionregistrationv1.FailurePolicyType) {
+		for i, c := range cfg {
+			if c.Service == nil || a.s.ServiceExists == nil || a.s.ServiceExists(c.Service.Namespace, c.Service.Name) {
+				continue
+			}
+			sev, effect := Warning, "ignored on failure"
+			if policies[i] == nil || *policies[i] == admissionregistrationv1.Fail {
+				sev, effect = Critical, "writes it intercepts are refused"
+			}
+			a.add(Finding{Severity: sev, Resource: kind + "/" + name, Reason: fmt.Sprintf("admission webhook service %s/%s does not exist: %s", c.Service.Namespace, c.Service.Name, effect),
+				Suggestion: "the platform team restores the webhook's service or removes the configuration"})
+		}
+	}
+	for _, v := range a.s.ValidatingWebhooks {
+		var cfg []admissionregistrationv1.WebhookClientConfig
+		var pol []*admissionregistrationv1.FailurePolicyType
+		for _, w := range v.Webhooks {
+			cfg, pol = append(cfg, w.ClientConfig), append(pol, w.FailurePolicy)
+		}
+		check("validatingwebhookconfiguration", v.Name, cfg, pol)
+	}
+	for _, m := range a.s.MutatingWebhooks {
+		var cfg []admissionregistrationv1.WebhookClientConfig
+		var pol []*admissionregistrationv1.FailurePolicyType
+		for _, w := range m.Webhooks {
+			cfg, pol = append(cfg, w.ClientConfig), append(pol, w.FailurePolicy)
+		}
+		check("mutatingwebhookconfiguration", m.Name, cfg, pol)
 	}
 }

@@ -13,13 +13,16 @@ import (
 	"strings"
 	"sync"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -90,9 +93,16 @@ type Snapshot struct {
 	NetworkPolicies []networkingv1.NetworkPolicy
 	Events          []corev1.Event
 	Nodes           []corev1.Node
-	StorageClasses  []storagev1.StorageClass
+	StatefulSets    []appsv1.StatefulSet
+	PDBs            []policyv1.PodDisruptionBudget
+	// Webhooks are the cluster's admission webhooks (a broken one blocks every write it intercepts).
+	ValidatingWebhooks []admissionregistrationv1.ValidatingWebhookConfiguration
+	MutatingWebhooks   []admissionregistrationv1.MutatingWebhookConfiguration
+	StorageClasses     []storagev1.StorageClass
 	// SecretExists answers whether a secret of the namespace exists (without reading it).
 	SecretExists func(name string) bool
+	// ServiceExists answers whether a service exists in any namespace (for webhooks).
+	ServiceExists func(namespace, name string) bool
 }
 
 // Diagnoser reads snapshots and analyzes them.
@@ -110,11 +120,16 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 	var mu sync.Mutex
 	var errs []error
 	lo := metav1.ListOptions{ResourceVersion: "0"} // served from the API server's watch cache
+	optional := map[string]bool{"poddisruptionbudgets": true, "validatingwebhookconfigurations": true, "mutatingwebhookconfigurations": true,
+		"statefulsets": true, "storageclasses": true, "nodes": true}
 	run := func(what string, f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(); err != nil {
+				if optional[what] && apierrors.IsForbidden(err) {
+					return // an analyzer the caller may not feed is skipped, not fatal
+				}
 				mu.Lock()
 				errs = append(errs, perr.FromAPI(err, "diagnose: list "+what+" in "+ns))
 				mu.Unlock()
@@ -205,6 +220,34 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 		}
 		return err
 	})
+	run("statefulsets", func() error {
+		l, err := cs.AppsV1().StatefulSets(ns).List(ctx, lo)
+		if err == nil {
+			s.StatefulSets = l.Items
+		}
+		return err
+	})
+	run("poddisruptionbudgets", func() error {
+		l, err := cs.PolicyV1().PodDisruptionBudgets(ns).List(ctx, lo)
+		if err == nil {
+			s.PDBs = l.Items
+		}
+		return err
+	})
+	run("validatingwebhookconfigurations", func() error {
+		l, err := d.admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, lo)
+		if err == nil {
+			s.ValidatingWebhooks = l.Items
+		}
+		return err
+	})
+	run("mutatingwebhookconfigurations", func() error {
+		l, err := d.admin.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, lo)
+		if err == nil {
+			s.MutatingWebhooks = l.Items
+		}
+		return err
+	})
 	run("nodes", func() error {
 		l, err := d.admin.CoreV1().Nodes().List(ctx, lo)
 		if err == nil {
@@ -225,6 +268,10 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 	}
 	s.SecretExists = func(name string) bool {
 		_, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil
+	}
+	s.ServiceExists = func(namespace, name string) bool {
+		_, err := d.admin.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
 		return err == nil
 	}
 	return s, nil
@@ -251,7 +298,8 @@ func (d *Diagnoser) Run(ctx context.Context, cs kubernetes.Interface, scope Scop
 // severity, the pod- and rollout-level causes before their consequences).
 func Analyze(s *Snapshot, scope Scope) *Report {
 	a := newAnalysis(s, scope)
-	for _, f := range []func(){a.pods, a.deployments, a.services, a.ingresses, a.pvcs, a.hpas, a.nodes, a.jobs, a.quotas, a.networkPolicies} {
+	for _, f := range []func(){a.pods, a.deployments, a.statefulSets, a.services, a.ingresses, a.pvcs, a.hpas, a.pdbs, a.webhooks,
+		a.nodes, a.jobs, a.quotas, a.networkPolicies} {
 		f()
 	}
 	fs := a.findings

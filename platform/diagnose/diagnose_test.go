@@ -61,6 +61,8 @@ func TestTopFindingNamesTheCause(t *testing.T) {
 				_, err = admin.CoreV1().Services(ns).Create(ctx, o, metav1.CreateOptions{})
 			case *networkingv1.Ingress:
 				_, err = admin.NetworkingV1().Ingresses(ns).Create(ctx, o, metav1.CreateOptions{})
+			case *appsv1.StatefulSet:
+				_, err = admin.AppsV1().StatefulSets(ns).Create(ctx, o, metav1.CreateOptions{})
 			case *corev1.PersistentVolumeClaim:
 				_, err = admin.CoreV1().PersistentVolumeClaims(ns).Create(ctx, o, metav1.CreateOptions{})
 			}
@@ -83,6 +85,11 @@ func TestTopFindingNamesTheCause(t *testing.T) {
 			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{
 				HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr(networkingv1.PathTypePrefix),
 					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "nope", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}},
+		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "ledger", Labels: map[string]string{"app.kubernetes.io/name": "ledger"}},
+			Spec: appsv1.StatefulSetSpec{ServiceName: "ledger-headless", Replicas: ptr(int32(1)),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "ledger"}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app.kubernetes.io/name": "ledger"}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{
 			StorageClassName: &sc, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}},
@@ -106,6 +113,7 @@ func TestTopFindingNamesTheCause(t *testing.T) {
 		{app: "lonely", want: []string{"matches no pods"}},
 		{app: "nope", want: []string{"backend service nope does not exist"}},
 		{resource: "persistentvolumeclaim/data", want: []string{"storage class fast-ssd does not exist"}},
+		{app: "ledger", want: []string{"governing service ledger-headless does not exist"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.app+tc.resource, func(t *testing.T) {

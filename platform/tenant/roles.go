@@ -65,6 +65,7 @@ func rules(r Role) []rbacv1.PolicyRule {
 		add("networking.k8s.io", read, "ingresses", "networkpolicies")
 		add("events.k8s.io", read, "events")
 		add("discovery.k8s.io", read, "endpointslices")
+		add("policy", read, "poddisruptionbudgets")
 	}
 	if r.AtLeast(Developer) {
 		add("apps", write, "deployments", "deployments/scale")
