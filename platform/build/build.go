@@ -419,3 +419,24 @@ func (s *Service) Get(ctx context.Context, tenantName, env, id string) (*Build, 
 }
 
 func mustQty(s string) resource.Quantity { return resource.MustParse(s) }
+
+// Deploy puts a successful build's image (pinned by digest when known) on its app, through the
+// apps API as the person: deploying an earlier build is the one-step rollback to that artifact.
+func (s *Service) Deploy(ctx context.Context, appsSvc *apps.Service, as kube.Identity, tenantName, env, id string, o apps.WriteOptions) (*apps.Change, error) {
+	b, err := s.Get(ctx, tenantName, env, id)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != "succeeded" {
+		return nil, perr.New(perr.Invalid, "build %s is %s: only a successful build is an artifact", id, b.Status)
+	}
+	img := b.Image
+	if b.Digest != "" {
+		repo := b.Image
+		if colon := strings.LastIndex(repo, ":"); colon > strings.LastIndex(repo, "/") {
+			repo = repo[:colon] // drop the tag; the registry host's port stays
+		}
+		img = repo + "@" + b.Digest
+	}
+	return appsSvc.SetImage(ctx, apps.Target{As: as, Namespace: tenant.Namespace(tenantName, env)}, b.App, img, o)
+}

@@ -16,6 +16,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/platform/apps"
 	"k8s-manage/platform/build"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/perr"
@@ -151,6 +152,19 @@ func TestWebhooksAndBuilds(t *testing.T) {
 		}
 		return b.Status == "succeeded" && strings.Contains(b.Log, "Pushing image"), fmt.Sprintf("status %s log %q", b.Status, b.Log)
 	})
+
+	// Deploying the artifact puts its image on the app (the one-step rollback to an earlier build).
+	if _, err := apps.NewService(w.Kube).Create(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns},
+		apps.Spec{Name: "web", Image: "harbor.example.com/old:1", Replicas: 1}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Deploy(ctx, apps.NewService(w.Kube), tenant.Identity(dev), name, "dev", bs[0].ID, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := w.Env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if got := d.Spec.Template.Spec.Containers[0].Image; got != bs[0].Image {
+		t.Fatalf("deployed image %s, want %s", got, bs[0].Image)
+	}
 
 	// A build the person starts (the trigger_build tool) runs as that person.
 	cs, _ := w.Kube.As(tenant.Identity(viewer))
