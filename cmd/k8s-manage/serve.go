@@ -135,7 +135,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
 			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
 			Bills: billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
-				StorageGiBMonth: cfg.Billing.StorageGiBMonth, Currency: cfg.Billing.Currency})})
+				StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})})
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {
 			a.Close()

@@ -43,7 +43,9 @@ type Billing struct {
 	CoreHour        float64  `yaml:"core_hour"`
 	GiBHour         float64  `yaml:"gib_hour"`
 	StorageGiBMonth float64  `yaml:"storage_gib_month"`
-	Currency        string   `yaml:"currency"`
+	// Plans prices a service catalog instance per month by plan.
+	Plans    map[string]float64 `yaml:"plans"`
+	Currency string             `yaml:"currency"`
 }
 
 // ConfigCenter configures secret encryption (AES-256-GCM).
@@ -207,7 +209,8 @@ func Default() Config {
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
 		ConfigCenter: ConfigCenter{KeyID: "k1", KeyFile: "./data/config-center.key"},
 		Builds:       Builds{RegistryHost: "registry.local", CredentialsSecret: "registry-credentials"},
-		Billing:      Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1, Currency: "USD"},
+		Billing: Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1,
+			Plans: map[string]float64{"small": 20, "medium": 60, "large": 200}, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
 	}

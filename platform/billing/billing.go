@@ -31,7 +31,9 @@ type Prices struct {
 	CoreHour        float64 `json:"core_hour"`
 	GiBHour         float64 `json:"gib_hour"`
 	StorageGiBMonth float64 `json:"storage_gib_month"`
-	Currency        string  `json:"currency"`
+	// PlanMonth prices a service catalog instance per month by plan (small, medium, large).
+	PlanMonth map[string]float64 `json:"plan_month"`
+	Currency  string             `json:"currency"`
 }
 
 const hoursPerMonth = 730
@@ -80,6 +82,13 @@ func (m *Meter) measure(ctx context.Context) (map[key]float64, error) {
 				}
 			}
 		}
+		sts, err := m.kube.AppsV1().StatefulSets(ns.Name).List(ctx, metav1.ListOptions{ResourceVersion: "0", LabelSelector: planLabel})
+		if err != nil {
+			return nil, fmt.Errorf("meter: list service instances of %s: %w", ns.Name, err)
+		}
+		for _, st := range sts.Items {
+			out[key{t, env, st.Name, "plan:" + st.Labels[planLabel]}]++ // one instance of that plan
+		}
 		pvcs, err := m.kube.CoreV1().PersistentVolumeClaims(ns.Name).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return nil, fmt.Errorf("meter: list claims of %s: %w", ns.Name, err)
@@ -101,6 +110,9 @@ func appOf(l map[string]string) string {
 }
 
 const stateName = "requests"
+
+// planLabel marks service catalog instances with their plan (platform/catalog).
+const planLabel = "k8s-manage.io/service-plan"
 
 // Sample charges the interval since the previous sample at the requests measured now. The first
 // sample only records the time. Sampling again for an interval already charged changes nothing.
@@ -218,6 +230,11 @@ func (b *Bills) For(ctx context.Context, t string, from, to time.Time) (*Bill, e
 		case "storage":
 			l.Usage, l.Unit = usage[k]/hoursPerMonth, "GiB-months"
 			l.Cost = l.Usage * b.prices.StorageGiBMonth
+		default:
+			if plan, ok := strings.CutPrefix(k.resource, "plan:"); ok {
+				l.Usage, l.Unit = usage[k]/hoursPerMonth, "instance-months"
+				l.Cost = l.Usage * b.prices.PlanMonth[plan]
+			}
 		}
 		l.Usage, l.Cost = round(l.Usage, 4), round(l.Cost, 4)
 		bill.Lines = append(bill.Lines, l)

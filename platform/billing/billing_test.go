@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/platform/apps"
@@ -29,6 +32,17 @@ func TestBillOfASimulatedDay(t *testing.T) {
 		apps.Spec{Name: "api", Image: "nginx", Replicas: 2, Resources: apps.Resources{CPURequest: "250m", MemoryRequest: "256Mi"}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A small service catalog instance, billed by plan.
+	one := int32(1)
+	lbl := map[string]string{"k8s-manage.io/service-instance": "cache", "k8s-manage.io/service-plan": "small"}
+	if _, err := w.Env.Client.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "cache", Labels: lbl},
+		Spec: appsv1.StatefulSetSpec{Replicas: &one, ServiceName: "cache", Selector: &metav1.LabelSelector{MatchLabels: lbl},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "redis", Image: "redis",
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
 		pods, _ := w.Env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		scheduled := 0
@@ -37,7 +51,7 @@ func TestBillOfASimulatedDay(t *testing.T) {
 				scheduled++
 			}
 		}
-		return scheduled == 2, "pods not scheduled yet"
+		return scheduled == 3, "pods not scheduled yet"
 	})
 
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -72,12 +86,13 @@ func TestBillOfASimulatedDay(t *testing.T) {
 		}
 	}
 
-	prices := billing.Prices{CoreHour: 0.05, GiBHour: 0.01, StorageGiBMonth: 0.1, Currency: "USD"}
+	prices := billing.Prices{CoreHour: 0.05, GiBHour: 0.01, StorageGiBMonth: 0.1, PlanMonth: map[string]float64{"small": 73}, Currency: "USD"}
 	bill, err := billing.NewBills(w.Store, prices).For(ctx, name, t0, t0.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0.5*24*prices.CoreHour + 0.5*24*prices.GiBHour // 0.72
+	// api 0.5 cores + 0.5 GiB, the instance's pod 0.2 cores + 0.25 GiB, and the instance's plan.
+	want := 0.7*24*prices.CoreHour + 0.75*24*prices.GiBHour + 24.0/730*73
 	if math.Abs(bill.Total-want)/want > 0.001 {
 		t.Fatalf("bill total %.4f, want %.4f (within 0.1%%): %+v", bill.Total, want, bill.Lines)
 	}
