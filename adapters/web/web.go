@@ -79,6 +79,12 @@ type userKey struct{}
 
 func user(r *http.Request) string { u, _ := r.Context().Value(userKey{}).(string); return u }
 
+// User is the authenticated user of a request that went through Auth.
+func User(r *http.Request) string { return user(r) }
+
+// Auth is the surface's bearer-token middleware, for other API routes wired in cmd.
+func (s *Surface) Auth(next http.Handler) http.Handler { return s.auth(next) }
+
 // auth accepts "Authorization: Bearer <token>".
 func (s *Surface) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

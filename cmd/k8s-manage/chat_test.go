@@ -191,4 +191,26 @@ func TestChatAPIScaleWithApproval(t *testing.T) {
 		t.Fatalf("terminal approval output:\n%s", term.String())
 	}
 
+	// Platform endpoints with the same tokens: tenant roles decide.
+	strangerTok, _ := a.tokens.Create(ctx, platformtest.Email("stranger"), "test")
+	stranger := client{t, srv.URL, strangerTok}
+	resp, body = devC.do("GET", "/api/v1/bills?tenant="+name+"&format=csv", "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), ",") {
+		t.Fatalf("member bill csv: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := stranger.do("GET", "/api/v1/bills?tenant="+name, ""); resp.StatusCode != 403 {
+		t.Fatalf("stranger bill: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("GET", "/api/v1/bills?tenant="+name+"&period=11-2026", ""); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"period"`) {
+		t.Fatalf("bad period: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("GET", "/api/v1/config?tenant="+name+"&app=nginx&reveal=true", ""); resp.StatusCode != 403 {
+		t.Fatalf("developer reveal: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := opsC.do("GET", "/api/v1/config?tenant="+name+"&app=nginx&reveal=true", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"revealed":true`) {
+		t.Fatalf("operator reveal: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("POST", "/api/v1/builds", `{"app":"nginx"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"tenant"`) {
+		t.Fatalf("build without tenant: %d %s", resp.StatusCode, body)
+	}
 }

@@ -132,10 +132,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			CredentialsSecret: cfg.Builds.CredentialsSecret}, nil)
 		srv.API().Post("/webhooks/git/{provider}", builds.WebhookHandler(log, cfg.HTTP.MaxBodyBytes))
 		cfgCenter := pconfig.NewService(st, kc, keys, nil)
+		bills := billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
+			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
 			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
-			Bills: billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
-				StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})})
+			Bills: bills})
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {
 			a.Close()
@@ -159,7 +160,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			a.Close()
 			return nil, err
 		}
-		web.New(web.Options{Agent: a.agent, Tokens: a.tokens, Log: log}).Mount(srv.Router(), srv.API())
+		surface := web.New(web.Options{Agent: a.agent, Tokens: a.tokens, Log: log})
+		surface.Mount(srv.Router(), srv.API())
+		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc}).mount(srv.API(), surface.Auth)
 		if cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox {
 			if err := seedDemo(ctx, a); err != nil {
 				log.Warn("demo seed failed", "err", err)
