@@ -76,17 +76,26 @@ func Retryable(err error) bool {
 	return false
 }
 
+// backoff waits before retry number try (none before the first) and doubles the delay.
+func backoff(ctx context.Context, try int, delay *time.Duration) error {
+	if try == 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(*delay):
+	}
+	*delay *= 2
+	return nil
+}
+
 func (r *resilient) Generate(ctx context.Context, in []*schema.Message, opts ...model.Option) (*schema.Message, error) {
 	var last error
 	delay := r.o.Backoff
 	for try := 0; try <= r.o.MaxRetries; try++ {
-		if try > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(delay):
-			}
-			delay *= 2
+		if err := backoff(ctx, try, &delay); err != nil {
+			return nil, err
 		}
 		start := time.Now()
 		msg, err := r.m.Generate(ctx, in, opts...)
@@ -114,13 +123,8 @@ func (r *resilient) Stream(ctx context.Context, in []*schema.Message, opts ...mo
 	var last error
 	delay := r.o.Backoff
 	for try := 0; try <= r.o.MaxRetries; try++ {
-		if try > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(delay):
-			}
-			delay *= 2
+		if err := backoff(ctx, try, &delay); err != nil {
+			return nil, err
 		}
 		sr, err := r.m.Stream(ctx, in, opts...)
 		if err == nil {
