@@ -99,6 +99,8 @@ type Options struct {
 	Registry prometheus.Registerer // nil means no metrics
 	// Tracer records a span per turn, per resume and per tool call (nil means no tracing).
 	Tracer trace.Tracer
+	// Sealer encrypts paused-turn checkpoints at rest (nil stores them in plaintext).
+	Sealer Sealer
 }
 
 // Service is the agent every surface talks to.
@@ -170,7 +172,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("k8s-manage/agent")
 	}
-	return &Service{opts: opts, approvals: approval.New(opts.Store, nil), cp: checkpoints{opts.Store}, convs: conversations{opts.Store},
+	return &Service{opts: opts, approvals: approval.New(opts.Store, nil), cp: checkpoints{db: opts.Store, seal: opts.Sealer}, convs: conversations{opts.Store},
 		metrics: newMetrics(opts.Registry)}, nil
 }
 
@@ -411,6 +413,11 @@ func (s *Service) Decide(ctx context.Context, approvalID, decider string, approv
 	}
 	if strings.EqualFold(decider, req.Requester) && !s.opts.AllowSelfApproval[req.Tenant] {
 		return nil, fmt.Errorf("%w: you requested it; someone else must approve (tenant %s does not allow self-approval)", ErrNotApprover, req.Tenant)
+	}
+	// A turn that cannot be loaded (e.g. sealed with a key this process lacks) must not be decided:
+	// the request stays pending for a correctly configured process.
+	if _, _, err := s.cp.Get(ctx, req.CheckpointID); err != nil {
+		return nil, fmt.Errorf("approval %s cannot resume its turn: %w", approvalID, err)
 	}
 	decided, err := s.approvals.Decide(ctx, approvalID, decider, approve, reason)
 	if err != nil {

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"k8s-manage/knowledge/retrieve"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
+	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
@@ -292,5 +294,44 @@ func TestViewerGetsNoMutatingToolsAndSelfApprovalIsRefused(t *testing.T) {
 	final(t, drain(t, ch))
 	if w.replicas(t) != 3 {
 		t.Fatalf("replicas %d", w.replicas(t))
+	}
+}
+
+// With a sealer, a paused turn's checkpoint is encrypted at rest (the tool arguments are not readable
+// in the store), a new process with the same key resumes it, and one without the key says why it cannot.
+func TestCheckpointsSealedAtRest(t *testing.T) {
+	w := setup(t)
+	keys, err := pconfig.NewKeyring("k1", map[string]string{"k1": pconfig.NewKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := func(o *agent.Options) { o.Sealer = keys }
+	es := w.send(t, w.service(t, sealed), w.dev, "扩容 nginx 到 4 个副本")
+	req := find(es, agent.EventApprovalRequested)
+	if req == nil || req.Approval == nil {
+		t.Fatalf("no approval requested: %+v", es)
+	}
+	var data []byte
+	if err := w.Store.QueryRowContext(context.Background(), "SELECT data FROM checkpoints WHERE id = ?",
+		req.Approval.CheckpointID).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("k8sm-sealed-v1\x00k1\x00")) || bytes.Contains(data, []byte("replicas")) || bytes.Contains(data, []byte("scale_app")) {
+		t.Fatalf("checkpoint is not sealed: %q", data[:min(len(data), 80)])
+	}
+	if _, err := w.service(t).Decide(context.Background(), req.Approval.ID, w.ops, true, ""); err == nil {
+		t.Fatal("decision without the key: want an error")
+	} else if !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("decision without the key: %v", err)
+	}
+	if a, err := w.service(t).Approvals().Get(context.Background(), req.Approval.ID); err != nil || a.Status != approval.Pending {
+		t.Fatalf("after the failed decision the request is %v (%v), want pending", a.Status, err)
+	}
+	ch, err := w.service(t, sealed).Decide(context.Background(), req.Approval.ID, w.ops, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answer := final(t, drain(t, ch)); !strings.Contains(answer, "4/4") || w.replicas(t) != 4 {
+		t.Fatalf("after approval: replicas %d, answer %q", w.replicas(t), answer)
 	}
 }

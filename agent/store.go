@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,8 +13,21 @@ import (
 	"k8s-manage/internal/store"
 )
 
+// Sealer encrypts checkpoint data at rest (platform/config.Keyring satisfies it). Paused turns hold the
+// model's tool arguments, which can include secret values (set_config), so production wires one in.
+type Sealer interface {
+	Encrypt(plaintext, aad []byte) (keyID string, ciphertext []byte, err error)
+	Decrypt(keyID string, ciphertext, aad []byte) ([]byte, error)
+}
+
+// sealedPrefix marks sealed checkpoint data: prefix, key id, NUL, AES-GCM ciphertext (AAD: checkpoint id).
+const sealedPrefix = "k8sm-sealed-v1\x00"
+
 // checkpoints is eino's CheckPointStore over the service store, so a paused turn survives restarts.
-type checkpoints struct{ db *store.Store }
+type checkpoints struct {
+	db   *store.Store
+	seal Sealer // nil stores plaintext
+}
 
 var _ compose.CheckPointStore = checkpoints{}
 
@@ -26,10 +40,32 @@ func (c checkpoints) Get(ctx context.Context, id string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("checkpoint %s: %w", id, err)
 	}
-	return data, true, nil
+	rest, sealed := bytes.CutPrefix(data, []byte(sealedPrefix))
+	if !sealed {
+		return data, true, nil
+	}
+	if c.seal == nil {
+		return nil, false, fmt.Errorf("checkpoint %s is sealed and no key is configured", id)
+	}
+	keyID, ct, ok := bytes.Cut(rest, []byte{0})
+	if !ok {
+		return nil, false, fmt.Errorf("checkpoint %s: malformed sealed data", id)
+	}
+	plain, err := c.seal.Decrypt(string(keyID), ct, []byte(id))
+	if err != nil {
+		return nil, false, fmt.Errorf("checkpoint %s: %w", id, err)
+	}
+	return plain, true, nil
 }
 
 func (c checkpoints) Set(ctx context.Context, id string, data []byte) error {
+	if c.seal != nil {
+		keyID, ct, err := c.seal.Encrypt(data, []byte(id))
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: seal: %w", id, err)
+		}
+		data = append(append([]byte(sealedPrefix+keyID), 0), ct...)
+	}
 	_, err := c.db.ExecContext(ctx, `INSERT INTO checkpoints (id, data, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, id, data, time.Now().UnixMilli())
 	if err != nil {
