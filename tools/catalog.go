@@ -136,6 +136,11 @@ type (
 		Target
 		App string `json:"app" jsonschema:"description=application name"`
 	}
+	configDiffArgs struct {
+		Target
+		App   string `json:"app" jsonschema:"description=application name"`
+		Since string `json:"since" jsonschema:"description=how far back to compare, a duration such as 24h or 30m (default 24h)"`
+	}
 	scaleArgs struct {
 		Target
 		App      string `json:"app" jsonschema:"description=application name"`
@@ -313,6 +318,17 @@ func NewRegistry(d Deps) *Registry {
 		d.configTool(define[configArgs](Spec{Name: "get_config", Desc: "Configuration of an application in the environment (secret values masked).", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, in *configArgs, _ bool) (any, error) {
 				return d.Config.Get(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, false)
+			})),
+		d.configTool(define[configDiffArgs](Spec{Name: "config_diff", Desc: "What changed in an application's configuration over a recent period: added, changed and removed keys with authors (secret values masked).", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *configDiffArgs, _ bool) (any, error) {
+				since := 24 * time.Hour
+				if in.Since != "" {
+					var err error
+					if since, err = time.ParseDuration(in.Since); err != nil || since <= 0 {
+						return nil, perr.Invalidf("since", "must be a positive duration such as 24h or 30m")
+					}
+				}
+				return d.Config.Diff(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, time.Now().Add(-since), time.Time{})
 			})),
 		d.catalogTool(define[noArgs](Spec{Name: "list_service_instances", Desc: "Service catalog instances of the environment with connection info (credentials by Secret name only).", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {

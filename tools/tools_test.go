@@ -33,7 +33,7 @@ import (
 
 var (
 	readOnly = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
-		"get_hpa", "get_quota", "get_bill", "list_builds", "get_build", "get_config", "list_service_instances", "search_knowledge", "list_tenants"}
+		"get_hpa", "get_quota", "get_bill", "list_builds", "get_build", "get_config", "config_diff", "list_service_instances", "search_knowledge", "list_tenants"}
 	mutating = []string{"scale_app", "restart_app", "rollback_app", "set_image", "set_hpa", "delete_hpa", "set_quota", "trigger_build",
 		"start_canary", "promote_canary", "abort_canary", "switch_blue_green", "set_config", "provision_service", "clone_environment", "add_member"}
 	destructive = []string{"delete_app", "delete_service_instance"}
@@ -359,5 +359,13 @@ func TestConfigTools(t *testing.T) {
 	out, err := w.reg.Run(ctx, "get_config", w.caller(w.viewer), `{"app":"api"}`)
 	if err != nil || strings.Contains(out, "s3cr3t-value") || !strings.Contains(out, `"value":"******"`) || !strings.Contains(out, `"value":"debug"`) {
 		t.Fatalf("get_config = %s, %v", out, err)
+	}
+	out, err = w.reg.Run(ctx, "config_diff", w.caller(w.viewer), `{"app":"api","since":"1h"}`)
+	if err != nil || strings.Contains(out, "s3cr3t-value") || !strings.Contains(out, `"key":"API_TOKEN","change":"added","to":"******"`) ||
+		!strings.Contains(out, `"key":"LOG_LEVEL","change":"added","to":"debug"`) {
+		t.Fatalf("config_diff = %s, %v", out, err)
+	}
+	if _, err := w.reg.Run(ctx, "config_diff", w.caller(w.viewer), `{"app":"api","since":"yesterday"}`); !errors.Is(err, perr.ErrInvalid) || !strings.Contains(err.Error(), "since") {
+		t.Fatalf("config_diff bad since: %v", err)
 	}
 }

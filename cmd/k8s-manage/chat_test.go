@@ -210,6 +210,12 @@ func TestChatAPIScaleWithApproval(t *testing.T) {
 	if resp, body := opsC.do("GET", "/api/v1/config?tenant="+name+"&app=nginx&reveal=true", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"revealed":true`) {
 		t.Fatalf("operator reveal: %d %s", resp.StatusCode, body)
 	}
+	if resp, body := devC.do("GET", "/api/v1/config/diff?tenant="+name+"&app=nginx&from=2026-01-01T00:00:00Z", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"changes"`) {
+		t.Fatalf("config diff: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("GET", "/api/v1/config/diff?tenant="+name+"&app=nginx&from=yesterday", ""); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"from"`) {
+		t.Fatalf("config diff bad from: %d %s", resp.StatusCode, body)
+	}
 	if resp, body := devC.do("POST", "/api/v1/builds", `{"app":"nginx"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"tenant"`) {
 		t.Fatalf("build without tenant: %d %s", resp.StatusCode, body)
 	}

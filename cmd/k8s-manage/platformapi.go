@@ -32,6 +32,7 @@ func (p *platformAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Use(auth)
 		r.Get("/bills", p.bill)
 		r.Get("/config", p.getConfig)
+		r.Get("/config/diff", p.configDiff)
 		r.Post("/builds", p.startBuild)
 	})
 }
@@ -115,6 +116,33 @@ func (p *platformAPI) getConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "revealed": reveal})
+}
+
+// configDiff: GET /api/v1/config/diff?tenant=T&env=E&app=A&from=RFC3339[&to=RFC3339] (secret values masked).
+func (p *platformAPI) configDiff(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !p.role(w, r, q.Get("tenant"), tenant.Viewer) {
+		return
+	}
+	var at [2]time.Time
+	for i, f := range []string{"from", "to"} {
+		v := q.Get(f)
+		if v == "" && f == "to" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: f, Message: "must be an RFC 3339 time like 2026-11-27T09:00:00Z"})
+			return
+		}
+		at[i] = t
+	}
+	changes, err := p.config.Diff(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: firstNonEmpty(q.Get("env"), "dev"), App: q.Get("app")}, at[0], at[1])
+	if err != nil {
+		httpserver.WriteError(w, r, statusOf(err), err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"changes": changes})
 }
 
 type buildRequest struct {
