@@ -282,18 +282,59 @@ func (s *Sandbox) Down(ctx context.Context) error {
 		return err
 	}
 	s.logf("stopping the sandbox")
+	var pids []int
+	for _, c := range Components {
+		if pid, ok := s.pid(c); ok {
+			pids = append(pids, pid)
+		}
+	}
 	if err := s.kwokctl(ctx, bin, "delete", "cluster", "--name", s.opts.Name, "--kubeconfig", ""); err != nil {
 		// kwokctl refuses a half-made cluster: stop what runs and remove the files ourselves.
-		for _, c := range Components {
-			if pid, ok := s.pid(c); ok {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
 		}
 		if rmErr := os.RemoveAll(s.clusterDir()); rmErr != nil {
 			return errors.Join(err, rmErr)
 		}
 	}
+	// kwokctl signals the components but does not wait, and kube-apiserver can outlive its etcd
+	// indefinitely: wait a little, then kill what is left so no control plane leaks.
+	s.reap(pids, 5*time.Second)
 	return nil
+}
+
+// reap waits up to grace for the processes to exit, then SIGKILLs the ones still running and waits
+// for them to go. It only touches processes whose command line still points into this sandbox
+// (pids can be reused; a zombie's command line is empty).
+func (s *Sandbox) reap(pids []int, grace time.Duration) {
+	left := func() []int {
+		var out []int
+		for _, pid := range pids {
+			cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err == nil && bytes.Contains(cmd, []byte(s.clusterDir())) {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	wait := func(d time.Duration) []int {
+		deadline := time.Now().Add(d)
+		for {
+			l := left()
+			if len(l) == 0 || time.Now().After(deadline) {
+				return l
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	stuck := wait(grace)
+	for _, pid := range stuck {
+		s.logf("component pid %d did not stop; killing it", pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(stuck) > 0 {
+		wait(2 * time.Second)
+	}
 }
 
 func (s *Sandbox) pid(component string) (int, bool) {

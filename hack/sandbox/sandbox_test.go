@@ -2,7 +2,10 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,5 +164,42 @@ func TestChosenLogs(t *testing.T) {
 	}
 	if got != "starting\nERROR connection refused: db:5432\n" || prev != "panic: nil map\n" {
 		t.Fatalf("logs = %q, previous = %q", got, prev)
+	}
+}
+
+// Down leaves no component running: a second, throwaway sandbox is started and stopped, and every
+// process it had is gone when Down returns (kube-apiserver used to outlive kwokctl's delete).
+func TestDownStopsEveryComponent(t *testing.T) {
+	sb, err := sandbox.New(sandbox.Options{WorkDir: t.TempDir(), Name: "downtest", Nodes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := sb.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sb.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, c := range st.Components {
+		if !c.Running {
+			t.Fatalf("component %s is not running after Up", c.Name)
+		}
+		pids = append(pids, c.PID)
+	}
+	if err := sb.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "downtest") {
+				t.Errorf("pid %d still runs after Down: %s", pid, strings.ReplaceAll(string(cmd), "\x00", " ")[:80])
+			}
+		}
+	}
+	if st, err := sb.Status(ctx); err != nil || st.Exists {
+		t.Fatalf("status after Down: %+v %v", st, err)
 	}
 }
