@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -367,7 +368,7 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 			CheckpointID: checkpointID, InterruptID: ic.ID, ExpiresAt: time.Now().Add(s.opts.ApprovalTTL)}
 		var target tools.Target
 		if json.Unmarshal([]byte(pc.Args), &target) == nil {
-			req.Tenant, req.Env = firstNonEmpty(target.Tenant, caller.Tenant), firstNonEmpty(target.Env, caller.Env, "dev")
+			req.Tenant, req.Env = cmp.Or(target.Tenant, caller.Tenant), cmp.Or(target.Env, caller.Env, "dev")
 		}
 		if err := s.approvals.Create(ctx, req); err != nil {
 			emit(Event{Type: EventError, Error: err.Error()})
@@ -381,15 +382,6 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 		_ = s.convs.append(ctx, convID, "assistant", text)
 		emit(Event{Type: EventApprovalRequested, Approval: req, Text: text})
 	}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // ErrNotApprover is returned when the decider may not decide this request.
@@ -440,7 +432,7 @@ func (s *Service) resume(ctx context.Context, req *approval.Request) <-chan Even
 			req.InterruptID = fresh.InterruptID
 		}
 		events <- Event{Type: EventApprovalDecided, Conversation: req.ConversationID, Approval: req,
-			Text: fmt.Sprintf("[%s] %s by %s", req.ID, req.Status, firstNonEmpty(req.DecidedBy, "expiry"))}
+			Text: fmt.Sprintf("[%s] %s by %s", req.ID, req.Status, cmp.Or(req.DecidedBy, "expiry"))}
 		caller := tools.Caller{User: req.Requester, Tenant: req.Tenant, Env: req.Env}
 		d := &Decision{Approved: req.Status == approval.Approved, Decider: req.DecidedBy, Reason: req.Reason, Status: string(req.Status)}
 		s.run(context.WithoutCancel(ctx), req.ConversationID, caller, req.CheckpointID, nil, &resumeData{interruptID: req.InterruptID, decision: d}, events)
@@ -652,8 +644,8 @@ func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, 
 func (s *Service) audit(ctx context.Context, c tools.Caller, spec tools.Spec, args, approvalID, outcome, result string, d time.Duration) {
 	var tg tools.Target
 	_ = json.Unmarshal([]byte(args), &tg)
-	if err := s.approvals.Audit(context.WithoutCancel(ctx), approval.AuditEntry{User: c.User, Tenant: firstNonEmpty(tg.Tenant, c.Tenant),
-		Env: firstNonEmpty(tg.Env, c.Env, "dev"), Tool: spec.Name, Risk: spec.Risk.String(), Args: tools.RedactArgs(spec.Name, args), ApprovalID: approvalID,
+	if err := s.approvals.Audit(context.WithoutCancel(ctx), approval.AuditEntry{User: c.User, Tenant: cmp.Or(tg.Tenant, c.Tenant),
+		Env: cmp.Or(tg.Env, c.Env, "dev"), Tool: spec.Name, Risk: spec.Risk.String(), Args: tools.RedactArgs(spec.Name, args), ApprovalID: approvalID,
 		Outcome: outcome, Result: tools.Redact(result), Duration: d}); err != nil {
 		s.opts.Log.Error("audit", "err", err)
 	}

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -399,7 +400,7 @@ func NewRegistry(d Deps) *Registry {
 					return nil, err
 				}
 				if dry {
-					return &apps.Change{Summary: fmt.Sprintf("build %s in %s from %s", in.App, c.Namespace, firstNonEmpty(in.Ref, "its default branch")), DryRun: true,
+					return &apps.Change{Summary: fmt.Sprintf("build %s in %s from %s", in.App, c.Namespace, cmp.Or(in.Ref, "its default branch")), DryRun: true,
 						Objects: []apps.ObjectChange{{Kind: "Job", Name: c.Namespace + "/build-" + in.App + "-…", Action: "create"}}}, nil
 				}
 				cs, err := d.Kube.As(tenant.Identity(c.User))

@@ -6,6 +6,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,7 +165,7 @@ func (r *Registry) resolve(ctx context.Context, t *Tool, c Caller, raw json.RawM
 			return Call{}, perr.Invalidf("arguments", "%s: arguments must be a JSON object: %v", t.spec.Name, err)
 		}
 	}
-	call := Call{Caller: c, Tenant: firstNonEmpty(tg.Tenant, c.Tenant), Env: firstNonEmpty(tg.Env, c.Env, "dev")}
+	call := Call{Caller: c, Tenant: cmp.Or(tg.Tenant, c.Tenant), Env: cmp.Or(tg.Env, c.Env, "dev")}
 	if t.spec.Unavailable != "" {
 		return call, fmt.Errorf("%s is %w: %s", t.spec.Name, ErrNotAvailable, t.spec.Unavailable)
 	}
@@ -187,15 +188,6 @@ func (r *Registry) resolve(ctx context.Context, t *Tool, c Caller, raw json.RawM
 	call.Role = role
 	call.Namespace = tenant.Namespace(call.Tenant, call.Env)
 	return call, nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // Run executes a tool call for c (after approval, for mutating tools) and returns the result

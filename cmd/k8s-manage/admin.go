@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"k8s-manage/agent/identity"
-	"k8s-manage/internal/store"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
@@ -29,7 +28,7 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), store.Options{DSN: cfg.Store.DSN})
+			st, err := openStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"k8s-manage/internal/store"
 	"k8s-manage/platform/build"
 )
 
@@ -40,7 +39,7 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), store.Options{DSN: cfg.Store.DSN})
+			st, err := openStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

@@ -123,9 +123,9 @@ func (kp *knowledgeParts) ingest(ctx context.Context, chunks []knowledge.Chunk, 
 // withKnowledge opens the service store and the knowledge parts for one command, runs fn and
 // closes them.
 func withKnowledge(ctx context.Context, cfg config.Config, corpus []knowledge.Chunk, fit bool, fn func(*knowledgeParts) error) error {
-	st, err := store.Open(ctx, store.Options{DSN: cfg.Store.DSN, MaxOpenConns: cfg.Store.MaxOpenConns})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return err
 	}
 	defer st.Close()
 	kp, err := openKnowledge(ctx, cfg.Knowledge, st, corpus, fit)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"time"
@@ -110,7 +111,7 @@ func (p *platformAPI) getConfig(w http.ResponseWriter, r *http.Request) {
 	if !p.role(w, r, q.Get("tenant"), min) {
 		return
 	}
-	items, err := p.config.Get(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: firstNonEmpty(q.Get("env"), "dev"), App: q.Get("app")}, reveal)
+	items, err := p.config.Get(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: cmp.Or(q.Get("env"), "dev"), App: q.Get("app")}, reveal)
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
@@ -137,7 +138,7 @@ func (p *platformAPI) configDiff(w http.ResponseWriter, r *http.Request) {
 		}
 		at[i] = t
 	}
-	changes, err := p.config.Diff(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: firstNonEmpty(q.Get("env"), "dev"), App: q.Get("app")}, at[0], at[1])
+	changes, err := p.config.Diff(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: cmp.Or(q.Get("env"), "dev"), App: q.Get("app")}, at[0], at[1])
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
@@ -167,20 +168,11 @@ func (p *platformAPI) startBuild(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	b, err := p.builds.Start(r.Context(), cs, build.Trigger{Tenant: req.Tenant, Env: firstNonEmpty(req.Env, "dev"), App: req.App, Ref: req.Ref,
+	b, err := p.builds.Start(r.Context(), cs, build.Trigger{Tenant: req.Tenant, Env: cmp.Or(req.Env, "dev"), App: req.App, Ref: req.Ref,
 		Author: web.User(r), By: "api"})
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusCreated, b)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

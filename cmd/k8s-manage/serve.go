@@ -71,11 +71,20 @@ type app struct {
 	shutdownTracing func(context.Context) error
 }
 
-// newApp builds the service's parts from cfg. Close releases them.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+// openStore opens the configured service store (applying migrations); every command uses it.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{DSN: cfg.Store.DSN, MaxOpenConns: cfg.Store.MaxOpenConns})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+// newApp builds the service's parts from cfg. Close releases them.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	log.Info("store ready", "engine", st.Dialect().String())
 

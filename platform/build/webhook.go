@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -81,7 +82,7 @@ func parse(provider string, h http.Header, body []byte) (*Delivery, error) {
 	case "gitea":
 		d.ID, d.Event = h.Get("X-Gitea-Delivery"), h.Get("X-Gitea-Event")
 	case "gitlab":
-		d.ID, d.Event = firstNonEmpty(h.Get("X-Gitlab-Event-UUID"), h.Get("Idempotency-Key")), h.Get("X-Gitlab-Event")
+		d.ID, d.Event = cmp.Or(h.Get("X-Gitlab-Event-UUID"), h.Get("Idempotency-Key")), h.Get("X-Gitlab-Event")
 	default:
 		return nil, fmt.Errorf("unknown provider %q (github, gitlab or gitea)", provider)
 	}
@@ -98,25 +99,16 @@ func parse(provider string, h http.Header, body []byte) (*Delivery, error) {
 	if !strings.HasPrefix(p.Ref, "refs/heads/") {
 		d.Branch = ""
 	}
-	d.Commit = firstNonEmpty(p.After, p.CheckoutSHA)
+	d.Commit = cmp.Or(p.After, p.CheckoutSHA)
 	c := p.HeadCommit
 	if c == nil && len(p.Commits) > 0 {
 		c = &p.Commits[len(p.Commits)-1]
 	}
 	if c != nil {
-		d.Message, d.Author = c.Message, firstNonEmpty(c.Author.Email, c.Author.Name)
+		d.Message, d.Author = c.Message, cmp.Or(c.Author.Email, c.Author.Name)
 	}
-	d.Author = firstNonEmpty(d.Author, p.Pusher.Email, p.UserEmail)
+	d.Author = cmp.Or(d.Author, p.Pusher.Email, p.UserEmail)
 	return d, nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // verify checks a delivery against one source's secret.

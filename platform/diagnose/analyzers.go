@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,7 +104,7 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 						Suggestion: "raise the container's memory limit (and request), or find the leak: the previous container's log shows what it was doing",
 						Tool:       "get_pod_logs", Args: map[string]any{"pod": p.Name, "previous": true}}, true
 				}
-				return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("CrashLoopBackOff: container %s keeps exiting (%s)", c.Name, firstNonEmpty(exit, "no exit code yet")),
+				return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("CrashLoopBackOff: container %s keeps exiting (%s)", c.Name, cmp.Or(exit, "no exit code yet")),
 					Evidence:   append([]string{fmt.Sprintf("restarts %d", c.RestartCount), exitMeaning(last)}, ev...),
 					Suggestion: "read the previous container's log for the error; if the last release caused it, roll back",
 					Tool:       "rollback_app", Args: map[string]any{"app": app}}, true
@@ -216,19 +217,10 @@ func schedulingAdvice(msg string) string {
 	}
 }
 
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // deployments: stalled rollouts, pods the ReplicaSet cannot create (quota), unavailable replicas.
 func (a *analysis) deployments() {
 	for _, d := range a.s.Deployments {
-		app := firstNonEmpty(d.Labels[appLabel], d.Name)
+		app := cmp.Or(d.Labels[appLabel], d.Name)
 		res := "deployment/" + d.Name
 		handled := false
 		for _, c := range d.Status.Conditions {
@@ -283,7 +275,7 @@ func (a *analysis) services() {
 		if svc.Spec.Type == corev1.ServiceTypeExternalName || len(svc.Spec.Selector) == 0 {
 			continue
 		}
-		app := firstNonEmpty(svc.Labels[appLabel], svc.Spec.Selector[appLabel], svc.Name)
+		app := cmp.Or(svc.Labels[appLabel], svc.Spec.Selector[appLabel], svc.Name)
 		res := "service/" + svc.Name
 		pods := a.podsMatching(svc.Spec.Selector)
 		if len(pods) == 0 {
@@ -367,7 +359,7 @@ func (a *analysis) ingresses() {
 		}
 		for _, b := range backends {
 			svc, ok := svcs[b.Name]
-			app := firstNonEmpty(svc.Labels[appLabel], b.Name)
+			app := cmp.Or(svc.Labels[appLabel], b.Name)
 			if !ok {
 				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("backend service %s does not exist (requests get 503)", b.Name),
 					Suggestion: "point the ingress at an existing service, or create it"})
@@ -415,7 +407,7 @@ func (a *analysis) pvcs() {
 	}
 	for _, c := range a.s.PVCs {
 		res := "persistentvolumeclaim/" + c.Name
-		app := firstNonEmpty(users[c.Name], c.Labels[appLabel])
+		app := cmp.Or(users[c.Name], c.Labels[appLabel])
 		switch c.Status.Phase {
 		case corev1.ClaimLost:
 			a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "volume lost: the bound PersistentVolume is gone", Suggestion: "restore the volume from backup"})
@@ -440,7 +432,7 @@ func (a *analysis) pvcs() {
 func (a *analysis) hpas() {
 	for _, h := range a.s.HPAs {
 		res := "horizontalpodautoscaler/" + h.Name
-		app := firstNonEmpty(h.Labels[appLabel], h.Spec.ScaleTargetRef.Name)
+		app := cmp.Or(h.Labels[appLabel], h.Spec.ScaleTargetRef.Name)
 		missingReq := a.missingRequests(&h)
 		for _, c := range h.Status.Conditions {
 			switch {
@@ -493,7 +485,7 @@ func (a *analysis) nodes() {
 		for _, c := range n.Status.Conditions {
 			switch {
 			case c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue:
-				a.add(Finding{Severity: Critical, Resource: "node/" + n.Name, Reason: "node NotReady: " + firstNonEmpty(c.Reason, "kubelet stopped reporting"),
+				a.add(Finding{Severity: Critical, Resource: "node/" + n.Name, Reason: "node NotReady: " + cmp.Or(c.Reason, "kubelet stopped reporting"),
 					Evidence: []string{truncate(c.Message, 200)}, Suggestion: "its pods are evicted after a grace period; keep replicas >= 2 spread over nodes; the platform team repairs the node"})
 			case (c.Type == corev1.NodeMemoryPressure || c.Type == corev1.NodeDiskPressure || c.Type == corev1.NodePIDPressure) && c.Status == corev1.ConditionTrue:
 				a.add(Finding{Severity: Warning, Resource: "node/" + n.Name, Reason: string(c.Type) + ": the node is evicting pods",
@@ -579,7 +571,7 @@ func (a *analysis) statefulSets() {
 		svcs[s.Name] = true
 	}
 	for _, st := range a.s.StatefulSets {
-		app := firstNonEmpty(st.Labels[appLabel], st.Labels["k8s-manage.io/service-instance"], st.Name)
+		app := cmp.Or(st.Labels[appLabel], st.Labels["k8s-manage.io/service-instance"], st.Name)
 		res := "statefulset/" + st.Name
 		if st.Spec.ServiceName != "" && !svcs[st.Spec.ServiceName] {
 			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("governing service %s does not exist: pods get no stable DNS names", st.Spec.ServiceName),

@@ -7,6 +7,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -304,7 +305,7 @@ func Analyze(s *Snapshot, scope Scope) *Report {
 	}
 	fs := a.findings
 	if scope.App != "" || scope.Pod != "" {
-		app := firstNonEmpty(scope.App, a.appOfPod(scope.Pod))
+		app := cmp.Or(scope.App, a.appOfPod(scope.Pod))
 		fs = slices.DeleteFunc(fs, func(f Finding) bool {
 			shared := f.App == "" && (strings.HasPrefix(f.Resource, "node/") || strings.HasPrefix(f.Resource, "resourcequota/"))
 			mine := f.App != "" && f.App == app || scope.Pod != "" && f.Resource == "pod/"+scope.Pod
