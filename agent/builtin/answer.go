@@ -252,3 +252,12 @@ func knowledgeAnswer(id, title, content string, cn bool) string {
 	return fmt.Sprintf("%s%s\n\n%s\n\n%s[%s]", pick(cn, "根据帮助文档《", "From the docs, \""), title+pick(cn, "》：", "\":"), content,
 		pick(cn, "来源 ", "Source "), id)
 }
+
+// RenderDiagnosis renders a diagnose tool result (JSON) as the builtin model would answer it.
+func RenderDiagnosis(resultJSON string, chinese bool) string {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(resultJSON), &obj); err != nil {
+		return resultJSON
+	}
+	return diagnosis(obj, chinese)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -101,7 +102,9 @@ var demoUsers = []tenant.Member{
 // an nginx app in demo-dev, and API tokens written to data/demo-tokens.txt. It is idempotent.
 func seedDemo(ctx context.Context, a *app) error {
 	if _, err := a.tenants.Get(ctx, "demo"); errors.Is(err, perr.ErrNotFound) {
-		if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: "demo", Environments: []string{"dev", "prod"}, Members: demoUsers}); err != nil {
+		// The alert identity is a viewer, so alert diagnoses can read the demo namespaces.
+		members := append(slices.Clone(demoUsers), tenant.Member{Email: a.cfg.Alerts.Identity, Role: tenant.Viewer})
+		if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: "demo", Environments: []string{"dev", "prod"}, Members: members}); err != nil {
 			if errors.Is(err, perr.ErrAlreadyExists) {
 				return fmt.Errorf("the sandbox already has demo namespaces from an earlier data/ folder: run `make sandbox-down` (or restore data/) and start again: %w", err)
 			}

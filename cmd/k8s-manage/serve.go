@@ -69,6 +69,8 @@ type app struct {
 	tokens    *identity.Tokens
 	// shutdownTracing flushes spans at Close.
 	shutdownTracing func(context.Context) error
+	// runners are the chat surfaces' and workers' loops, run until shutdown.
+	runners []func(context.Context) error
 }
 
 // openStore opens the configured service store (applying migrations); every command uses it.
@@ -172,6 +174,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		surface := web.New(web.Options{Agent: a.agent, Tokens: a.tokens, Log: log})
 		surface.Mount(srv.Router(), srv.API())
 		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc}).mount(srv.API(), surface.Auth)
+		if err := a.wireSurfaces(reg0); err != nil {
+			a.Close()
+			return nil, err
+		}
 		if cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox {
 			if err := seedDemo(ctx, a); err != nil {
 				log.Warn("demo seed failed", "err", err)
@@ -225,7 +231,16 @@ func (a *app) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.host/http.port): %w", a.cfg.HTTP.Addr(), err)
 	}
-	return a.http.Serve(ctx, ln)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	loops := make(chan error, 1)
+	go func() { loops <- runAll(lctx, a.runners) }()
+	err = a.http.Serve(ctx, ln)
+	stop()
+	if lerr := <-loops; lerr != nil && err == nil {
+		err = lerr
+	}
+	return err
 }
 
 // Close releases what newApp opened.

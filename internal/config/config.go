@@ -25,6 +25,81 @@ type Config struct {
 	ConfigCenter ConfigCenter `yaml:"config_center"`
 	Billing      Billing      `yaml:"billing"`
 	Builds       Builds       `yaml:"builds"`
+	Slack        Slack        `yaml:"slack"`
+	DingTalk     DingTalk     `yaml:"dingtalk"`
+	Alerts       Alerts       `yaml:"alerts"`
+}
+
+// Slack configures the Slack surface.
+type Slack struct {
+	Enabled bool `yaml:"enabled"`
+	// Mode is socket (Socket Mode: no public URL) or http (Events API at /api/v1/slack/events).
+	Mode          string `yaml:"mode"`
+	BotToken      string `yaml:"bot_token" secret:"true"`
+	AppToken      string `yaml:"app_token" secret:"true"`
+	SigningSecret string `yaml:"signing_secret" secret:"true"`
+	// TeamID refuses users of other workspaces when set.
+	TeamID string `yaml:"team_id"`
+	// Channels maps a channel id to its default tenant ("team-a" or "team-a/prod").
+	Channels      map[string]string `yaml:"channels"`
+	DefaultTenant string            `yaml:"default_tenant"`
+	// APIURL overrides https://slack.com/api/ (tests, proxies).
+	APIURL string `yaml:"api_url"`
+}
+
+// DingTalk configures the DingTalk surface.
+type DingTalk struct {
+	Enabled bool `yaml:"enabled"`
+	// Mode is stream (default) or outgoing (HTTP outgoing robot at /api/v1/dingtalk/outgoing).
+	Mode         string `yaml:"mode"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret" secret:"true"`
+	RobotCode    string `yaml:"robot_code"`
+	// CardTemplateID enables interactive approval cards (text commands always work).
+	CardTemplateID string `yaml:"card_template_id"`
+	// Staff maps a staff id to a platform user e-mail.
+	Staff map[string]string `yaml:"staff"`
+	// Conversations maps a conversation id to its default tenant ("team-a" or "team-a/prod").
+	Conversations map[string]string `yaml:"conversations"`
+	DefaultTenant string            `yaml:"default_tenant"`
+	// Robots are group custom robots for alert notices, by name.
+	Robots      map[string]DingTalkRobot `yaml:"robots"`
+	OpenAPIHost string                   `yaml:"openapi_host"`
+}
+
+// DingTalkRobot is a group's custom robot (its webhook holds an access token: keep it private).
+type DingTalkRobot struct {
+	Webhook string `yaml:"webhook"`
+	Secret  string `yaml:"secret"`
+}
+
+// Alerts configures the Alertmanager webhook and the diagnoses it triggers.
+type Alerts struct {
+	Enabled bool `yaml:"enabled"`
+	// BearerToken or Username+Password protect POST /api/v1/alerts/alertmanager.
+	BearerToken string `yaml:"bearer_token" secret:"true"`
+	Username    string `yaml:"username"`
+	Password    string `yaml:"password" secret:"true"`
+	// Identity is the platform user diagnoses run as: add it to each tenant as a viewer.
+	Identity string `yaml:"identity"`
+	// Language of the posted diagnoses: en or zh.
+	Language string `yaml:"language"`
+	// RateLimit posts per alert group per RateWindow; more are recorded as suppressed.
+	RateLimit  int      `yaml:"rate_limit"`
+	RateWindow Duration `yaml:"rate_window"`
+	// Concurrency is how many alerts this process diagnoses at once; 0 makes it a receiver only
+	// (another replica works the shared queue).
+	Concurrency int          `yaml:"concurrency"`
+	Lease       Duration     `yaml:"lease"`
+	Routes      []AlertRoute `yaml:"routes"`
+}
+
+// AlertRoute sends alerts whose labels match (tenant and env match the mapped tenant) to
+// Slack channels and DingTalk robots.
+type AlertRoute struct {
+	Match    map[string]string `yaml:"match"`
+	Slack    []string          `yaml:"slack"`
+	DingTalk []string          `yaml:"dingtalk"`
 }
 
 // Builds configures where images are pushed.
@@ -213,6 +288,10 @@ func Default() Config {
 			Plans: map[string]float64{"small": 20, "medium": 60, "large": 200}, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
+		Slack:    Slack{Mode: "socket"},
+		DingTalk: DingTalk{Mode: "stream"},
+		Alerts: Alerts{Identity: "alertmanager@k8s-manage.local", Language: "en", RateLimit: 5, RateWindow: Duration(10 * time.Minute),
+			Concurrency: 4, Lease: Duration(2 * time.Minute)},
 	}
 }
 
@@ -361,6 +440,87 @@ func (c Config) Validate() Problems {
 	if c.Store.MaxOpenConns <= 0 {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)
 	}
+	ps = append(ps, c.validateSurfaces()...)
 	sortProblems(ps)
+	return ps
+}
+
+// validateSurfaces checks the chat surfaces and the alert routes.
+func (c Config) validateSurfaces() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) { ps = append(ps, Problem{key, fmt.Sprintf(format, args...)}) }
+	if s := c.Slack; s.Enabled {
+		if !strings.HasPrefix(s.BotToken, "xoxb-") {
+			add("slack.bot_token", "must be a bot token (xoxb-...)")
+		}
+		switch s.Mode {
+		case "socket":
+			if !strings.HasPrefix(s.AppToken, "xapp-") {
+				add("slack.app_token", "Socket Mode needs an app-level token (xapp-...)")
+			}
+		case "http":
+			if s.SigningSecret == "" {
+				add("slack.signing_secret", "is required in http mode")
+			}
+		default:
+			add("slack.mode", "must be socket or http; got %q", s.Mode)
+		}
+	}
+	if d := c.DingTalk; d.Enabled {
+		if d.ClientID == "" {
+			add("dingtalk.client_id", "is required")
+		}
+		if d.ClientSecret == "" {
+			add("dingtalk.client_secret", "is required")
+		}
+		if d.Mode != "stream" && d.Mode != "outgoing" {
+			add("dingtalk.mode", "must be stream or outgoing; got %q", d.Mode)
+		}
+	}
+	for name, r := range c.DingTalk.Robots {
+		if !strings.HasPrefix(r.Webhook, "https://") && !strings.HasPrefix(r.Webhook, "http://") {
+			add("dingtalk.robots."+name+".webhook", "must be the robot's URL")
+		}
+	}
+	a := c.Alerts
+	if !a.Enabled {
+		return ps
+	}
+	if a.BearerToken == "" && (a.Username == "" || a.Password == "") {
+		add("alerts.bearer_token", "set it, or alerts.username and alerts.password: the webhook is not signed")
+	}
+	if !strings.Contains(a.Identity, "@") {
+		add("alerts.identity", "must be an e-mail (the platform user diagnoses run as); got %q", a.Identity)
+	}
+	if a.Language != "en" && a.Language != "zh" {
+		add("alerts.language", "must be en or zh; got %q", a.Language)
+	}
+	if a.RateLimit <= 0 || a.RateWindow <= 0 || a.Lease <= 0 {
+		add("alerts.rate_limit", "rate_limit, rate_window and lease must be positive")
+	}
+	if a.Concurrency < 0 {
+		add("alerts.concurrency", "must not be negative (0: this process only receives), got %d", a.Concurrency)
+	}
+	if len(a.Routes) == 0 {
+		add("alerts.routes", "at least one route is needed, or alerts have nowhere to go")
+	}
+	for i, r := range a.Routes {
+		key := fmt.Sprintf("alerts.routes[%d]", i)
+		if len(r.Slack)+len(r.DingTalk) == 0 {
+			add(key, "names no slack channel and no dingtalk robot")
+		}
+		if len(r.Slack) > 0 && !c.Slack.Enabled {
+			add(key+".slack", "slack is not enabled (slack.enabled)")
+		}
+		for _, name := range r.DingTalk {
+			if !c.DingTalk.Enabled {
+				add(key+".dingtalk", "dingtalk is not enabled (dingtalk.enabled)")
+				break
+			}
+			if _, ok := c.DingTalk.Robots[name]; !ok {
+				add(key+".dingtalk", "robot %q is not in dingtalk.robots", name)
+			}
+		}
+	}
 	return ps
 }

@@ -1,0 +1,214 @@
+package alertmanager
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"k8s-manage/internal/store"
+)
+
+// Item states in the queue.
+const (
+	Queued     = "queued"
+	Working    = "working"
+	Done       = "done"
+	Suppressed = "suppressed" // over the group's rate limit
+	Unrouted   = "unrouted"   // no tenant or no channel for it
+	Failed     = "failed"     // gave up after retries
+)
+
+// Item is one queued alert state.
+type Item struct {
+	ID, GroupKey, Fingerprint, Status, Receiver string
+	Labels, Annotations                         map[string]string
+	StartsAt                                    string
+	State                                       string
+	Attempts                                    int
+	Outcome                                     string
+}
+
+// Queue is the durable alert queue in the service store.
+type Queue struct {
+	db  *store.Store
+	now func() time.Time
+}
+
+// NewQueue returns the queue over db (now nil means time.Now).
+func NewQueue(db *store.Store, now func() time.Time) *Queue {
+	if now == nil {
+		now = time.Now
+	}
+	return &Queue{db: db, now: now}
+}
+
+func newID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Enqueue stores every alert of w not seen before (by fingerprint, startsAt and status) in one
+// transaction, and returns how many were new and how many were duplicates.
+func (q *Queue) Enqueue(ctx context.Context, w *Webhook) (added, dups int, err error) {
+	now := q.now().UnixMilli()
+	err = q.db.InTx(ctx, func(tx *store.Tx) error {
+		added, dups = 0, 0
+		for _, a := range w.Alerts {
+			labels := map[string]string{}
+			maps.Copy(labels, w.CommonLabels)
+			maps.Copy(labels, a.Labels)
+			ann := map[string]string{}
+			maps.Copy(ann, w.CommonAnnotations)
+			maps.Copy(ann, a.Annotations)
+			lb, _ := json.Marshal(labels)
+			ab, _ := json.Marshal(ann)
+			res, err := tx.ExecContext(ctx, `INSERT INTO alert_queue (id, dedupe_key, group_key, fingerprint, status, receiver, labels,
+				annotations, starts_at, state, next_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (dedupe_key) DO NOTHING`,
+				newID(), dedupeKey(a), w.GroupKey, a.Fingerprint, a.Status, w.Receiver, string(lb), string(ab),
+				a.StartsAt.UTC().Format(time.RFC3339Nano), Queued, now, now)
+			if err != nil {
+				return fmt.Errorf("enqueue alert %s: %w", a.Fingerprint, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added++
+			} else {
+				dups++
+			}
+		}
+		return nil
+	})
+	return added, dups, err
+}
+
+// Claim takes up to n due items: queued ones whose time has come, and working ones whose claim
+// is older than lease (their worker died). Each is moved to working by a conditional update, so
+// two workers never take the same item.
+func (q *Queue) Claim(ctx context.Context, n int, lease time.Duration) ([]Item, error) {
+	now := q.now()
+	rows, err := q.db.QueryContext(ctx, `SELECT id, state, claimed_at FROM alert_queue
+		WHERE (state = ? AND next_at <= ?) OR (state = ? AND claimed_at < ?) ORDER BY received_at, id LIMIT ?`,
+		Queued, now.UnixMilli(), Working, now.Add(-lease).UnixMilli(), n)
+	if err != nil {
+		return nil, fmt.Errorf("claim alerts: %w", err)
+	}
+	type cand struct {
+		id, state string
+		claimed   int64
+	}
+	var cs []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.state, &c.claimed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []Item
+	for _, c := range cs {
+		// The claim is conditional on the state and claim time read above.
+		res, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, claimed_at = ?, attempts = attempts + 1
+			WHERE id = ? AND state = ? AND claimed_at = ?`, Working, now.UnixMilli(), c.id, c.state, c.claimed)
+		if err != nil {
+			return out, fmt.Errorf("claim alert %s: %w", c.id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			continue
+		}
+		it, err := q.Get(ctx, c.id)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *it)
+	}
+	return out, nil
+}
+
+// Get reads one item.
+func (q *Queue) Get(ctx context.Context, id string) (*Item, error) {
+	var it Item
+	var lb, ab string
+	err := q.db.QueryRowContext(ctx, `SELECT id, group_key, fingerprint, status, receiver, labels, annotations, starts_at, state,
+		attempts, outcome FROM alert_queue WHERE id = ?`, id).Scan(&it.ID, &it.GroupKey, &it.Fingerprint, &it.Status, &it.Receiver,
+		&lb, &ab, &it.StartsAt, &it.State, &it.Attempts, &it.Outcome)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("alert %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(lb), &it.Labels)
+	_ = json.Unmarshal([]byte(ab), &it.Annotations)
+	return &it, nil
+}
+
+// Finish moves a working item to a final state with its outcome.
+func (q *Queue) Finish(ctx context.Context, id, state, outcome string) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, finished_at = ? WHERE id = ? AND state = ?`,
+		state, outcome, q.now().UnixMilli(), id, Working)
+	return err
+}
+
+// Retry puts a working item back in the queue, due after delay.
+func (q *Queue) Retry(ctx context.Context, id, outcome string, delay time.Duration) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, next_at = ?, claimed_at = 0 WHERE id = ? AND state = ?`,
+		Queued, outcome, q.now().Add(delay).UnixMilli(), id, Working)
+	return err
+}
+
+// PostedSince counts the group's items that were posted (done) since t: the rate limiter.
+func (q *Queue) PostedSince(ctx context.Context, groupKey string, t time.Time) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_queue WHERE group_key = ? AND state = ? AND finished_at >= ?`,
+		groupKey, Done, t.UnixMilli()).Scan(&n)
+	return n, err
+}
+
+// Counts returns the number of items by state.
+func (q *Queue) Counts(ctx context.Context) (map[string]int, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM alert_queue GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// Thread returns the chat thread of a group in a channel ("" when none yet).
+func (q *Queue) Thread(ctx context.Context, groupKey, surface, channel string) (string, error) {
+	var t string
+	err := q.db.QueryRowContext(ctx, `SELECT thread FROM alert_threads WHERE group_key = ? AND surface = ? AND channel = ?`,
+		groupKey, surface, channel).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return t, err
+}
+
+// SetThread records the thread a group's first post started.
+func (q *Queue) SetThread(ctx context.Context, groupKey, surface, channel, thread string) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO alert_threads (group_key, surface, channel, thread, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (group_key, surface, channel) DO NOTHING`, groupKey, surface, channel, thread, q.now().UnixMilli())
+	return err
+}

@@ -1,0 +1,53 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// PreviewText renders an approval's preview (the dry run's JSON: summary, objects with field
+// diffs) as the plain-text diff every surface shows; other previews are returned as they are.
+func PreviewText(preview string) string {
+	var p struct {
+		Objects []struct {
+			Kind, Name, Action string
+			Diff               []struct{ Path, From, To string }
+		}
+	}
+	if err := json.Unmarshal([]byte(preview), &p); err != nil || len(p.Objects) == 0 {
+		return preview
+	}
+	var b strings.Builder
+	for i, o := range p.Objects {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s %s %s", o.Action, o.Kind, o.Name)
+		for _, d := range o.Diff {
+			switch {
+			case d.From == "":
+				fmt.Fprintf(&b, "\n  + %s: %s", d.Path, d.To)
+			case d.To == "":
+				fmt.Fprintf(&b, "\n  - %s: %s", d.Path, d.From)
+			default:
+				fmt.Fprintf(&b, "\n  ~ %s: %s -> %s", d.Path, d.From, d.To)
+			}
+		}
+	}
+	return b.String()
+}
+
+// Truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
