@@ -8,23 +8,29 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval-retrieval
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval-retrieval
 
-build: ## build bin/k8s-manage
+build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
+
+web-build: ## build the console and widget (TypeScript, Vite) into web/dist; installs the npm packages from the lock file
+	cd web && (npm ci --no-audit --no-fund >/dev/null || npm ci --no-audit --no-fund) && npm run build
+
+build-all: web-build build ## web-build, then build (the binary embeds the console)
 
 # With no cluster configured (K8SM_CLUSTER_MODE / K8SM_CLUSTER_KUBECONFIG / K8SM_CONFIG unset),
 # `make run` uses the local sandbox control plane, building and starting it as needed.
-run: build sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the sandbox cluster unless one is configured)
+run: build-all sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the sandbox cluster unless one is configured)
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) ingest && exec ./$(BIN) serve
 
 # test-deps installs and starts what the suites need (PostgreSQL, milvus-lite, the sandbox control plane)
 # and writes their environment to bin/.test.env.
-test-deps: sandbox-up
+test-deps: sandbox-up web-build
 	@mkdir -p bin
 	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" > bin/.test.env
 	@echo "K8SM_TEST_MILVUS_ADDR=$$(hack/ci/milvus.sh)" >> bin/.test.env
+	@echo "K8SM_TEST_CHROMIUM=$$(hack/ci/chromium.sh)" >> bin/.test.env
 
 sandbox-bins: ## build the control-plane binaries (cached by pinned versions; cold build ~10-20 min)
 	hack/sandbox/build.sh >/dev/null

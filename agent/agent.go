@@ -196,6 +196,31 @@ func (s *Service) ApprovalInbox(ctx context.Context, user string, status approva
 	return s.approvals.List(ctx, approval.Filter{Tenants: names, Status: status})
 }
 
+// ErrNotAdmin is returned when a user asks for a tenant's audit log without the admin role.
+var ErrNotAdmin = errors.New("the audit log needs the admin role")
+
+// AuditLog returns the newest audit entries of a tenant to its admins.
+func (s *Service) AuditLog(ctx context.Context, user, tenantName string, limit int) ([]approval.AuditEntry, error) {
+	role, ok, err := s.opts.Roles.RoleOf(ctx, tenantName, user)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !role.AtLeast(tenant.Admin) {
+		return nil, fmt.Errorf("%w in tenant %s", ErrNotAdmin, tenantName)
+	}
+	return s.approvals.AuditLog(ctx, tenantName, limit)
+}
+
+// RecordSession appends a surface's own privileged session (e.g. the web terminal) to the
+// tenant's audit log: what was opened, by whom, and how it ended.
+func (s *Service) RecordSession(ctx context.Context, user, tenantName, env, kind, target, outcome string, d time.Duration) {
+	args, _ := json.Marshal(map[string]string{"target": target})
+	if err := s.approvals.Audit(context.WithoutCancel(ctx), approval.AuditEntry{User: user, Tenant: tenantName, Env: env, Tool: kind,
+		Risk: tools.Destructive.String(), Args: string(args), Outcome: outcome, Result: tools.Redact(outcome), Duration: d}); err != nil {
+		s.opts.Log.Error("audit", "err", err)
+	}
+}
+
 // Conversations lists a user's conversations.
 func (s *Service) Conversations(ctx context.Context, user string) ([]Conversation, error) {
 	return s.convs.list(ctx, user)

@@ -1,16 +1,19 @@
 // Package web is the HTTP surface of the agent: a streaming chat API (Server-Sent Events),
-// conversations, the approvals inbox and decisions, authenticated by API token, and a minimal
-// chat page at /.
+// conversations, the approvals inbox and decisions, the audit log, a web terminal (WebSocket),
+// local login with sessions (cookie + CSRF for the console, bearer for the widget) besides API
+// tokens, CORS for configured origins, and the console and widget assets at / and /widget.js.
 package web
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,6 +23,7 @@ import (
 
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
+	"k8s-manage/agent/identity"
 	"k8s-manage/internal/httpserver"
 )
 
@@ -30,6 +34,8 @@ type Agent interface {
 	Conversations(ctx context.Context, user string) ([]agent.Conversation, error)
 	History(ctx context.Context, user, convID string) ([]agent.Message, error)
 	ApprovalInbox(ctx context.Context, user string, status approval.Status) ([]*approval.Request, error)
+	AuditLog(ctx context.Context, user, tenant string, limit int) ([]approval.AuditEntry, error)
+	RecordSession(ctx context.Context, user, tenant, env, kind, target, outcome string, d time.Duration)
 }
 
 // Tokens resolves API tokens to users.
@@ -37,69 +43,148 @@ type Tokens interface {
 	Lookup(ctx context.Context, token string) (string, error)
 }
 
+// Passwords verifies local users' passwords.
+type Passwords interface {
+	Verify(ctx context.Context, user, password string) (string, error)
+}
+
+// Sessions keeps web sessions.
+type Sessions interface {
+	Create(ctx context.Context, user string) (string, identity.Session, error)
+	Lookup(ctx context.Context, secret string) (identity.Session, error)
+	End(ctx context.Context, secret string) error
+}
+
+// Membership is a tenant the user belongs to, with their role and the tenant's environments.
+type Membership struct {
+	Tenant string   `json:"tenant"`
+	Role   string   `json:"role"`
+	Envs   []string `json:"envs"`
+}
+
+// Directory lists a user's tenants (for the console's switcher).
+type Directory interface {
+	Memberships(ctx context.Context, user string) ([]Membership, error)
+}
+
 // Options configure the surface.
 type Options struct {
-	Agent  Agent
-	Tokens Tokens
-	Log    *slog.Logger
+	Agent     Agent
+	Tokens    Tokens
+	Passwords Passwords // nil disables password login
+	Sessions  Sessions  // nil disables password login
+	Directory Directory
+	Terminal  Terminal // nil disables the web terminal
+	// Assets is the built console (web/dist: index.html, assets/, widget.js); nil or empty serves
+	// the minimal built-in chat page.
+	Assets fs.FS
+	// AllowedOrigins may call the API from other pages (the widget); others get no CORS headers.
+	AllowedOrigins []string
+	// InsecureCookies drops the Secure flag (plain-HTTP development off loopback only).
+	InsecureCookies bool
+	Log             *slog.Logger
 }
 
 // Surface serves the web API and page.
-type Surface struct{ opts Options }
+type Surface struct {
+	opts   Options
+	limits *loginLimiter
+}
 
 // New builds the surface.
 func New(opts Options) *Surface {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Surface{opts: opts}
+	return &Surface{opts: opts, limits: newLoginLimiter(5, 5*time.Minute)}
 }
 
 //go:embed chat.html
 var chatPage []byte
 
-// Mount adds the API routes under api (the /api/v1 router) and the page at / on root.
+// Mount adds the API routes under api (the /api/v1 router) and the console at / on root.
 func (s *Surface) Mount(root, api chi.Router) {
-	root.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-		w.Write(chatPage) //nolint:errcheck
-	})
+	s.mountConsole(root)
 	api.Group(func(r chi.Router) {
-		r.Use(s.auth)
-		r.Post("/chat", s.chat)
-		r.Get("/conversations", s.conversations)
-		r.Get("/conversations/{id}", s.conversation)
-		r.Get("/approvals", s.approvals)
-		r.Post("/approvals/{id}/decision", s.decide)
+		r.Use(s.cors)
+		r.Options("/*", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+		r.Post("/login", s.login)
+		r.Group(func(r chi.Router) {
+			r.Use(s.auth)
+			r.Post("/logout", s.logout)
+			r.Get("/session", s.session)
+			r.Post("/chat", s.chat)
+			r.Get("/conversations", s.conversations)
+			r.Get("/conversations/{id}", s.conversation)
+			r.Get("/approvals", s.approvals)
+			r.Post("/approvals/{id}/decision", s.decide)
+			r.Get("/audit", s.audit)
+			r.Get("/terminal", s.terminal)
+		})
 	})
 }
 
-type userKey struct{}
+type ctxKey int
 
-func user(r *http.Request) string { u, _ := r.Context().Value(userKey{}).(string); return u }
+const (
+	userKey ctxKey = iota
+	sessionKey
+)
+
+func user(r *http.Request) string { u, _ := r.Context().Value(userKey).(string); return u }
 
 // User is the authenticated user of a request that went through Auth.
 func User(r *http.Request) string { return user(r) }
 
-// Auth is the surface's bearer-token middleware, for other API routes wired in cmd.
+// Auth is the surface's authentication middleware, for other API routes wired in cmd.
 func (s *Surface) Auth(next http.Handler) http.Handler { return s.auth(next) }
 
-// auth accepts "Authorization: Bearer <token>".
+const sessionCookie = "k8sm_session"
+
+// auth accepts "Authorization: Bearer <API token or session secret>" or the session cookie; a
+// cookie-authenticated request that changes anything must echo the session's CSRF token in
+// X-CSRF-Token.
 func (s *Surface) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="k8s-manage"`)
-			httpserver.WriteError(w, r, http.StatusUnauthorized, errors.New("authentication required: send Authorization: Bearer <API token>"))
+		ctx := r.Context()
+		if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(token) != "" {
+			token = strings.TrimSpace(token)
+			var u string
+			var err error
+			if strings.HasPrefix(token, identity.SessionPrefix) && s.opts.Sessions != nil {
+				var sess identity.Session
+				sess, err = s.opts.Sessions.Lookup(ctx, token)
+				u = sess.User
+			} else {
+				u, err = s.opts.Tokens.Lookup(ctx, token)
+			}
+			if err != nil {
+				httpserver.WriteError(w, r, http.StatusUnauthorized, errors.New("invalid, expired or revoked token"))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey, u)))
 			return
 		}
-		u, err := s.opts.Tokens.Lookup(r.Context(), strings.TrimSpace(token))
-		if err != nil {
-			httpserver.WriteError(w, r, http.StatusUnauthorized, errors.New("invalid or revoked API token"))
+		if c, err := r.Cookie(sessionCookie); err == nil && s.opts.Sessions != nil {
+			sess, err := s.opts.Sessions.Lookup(ctx, c.Value)
+			if err != nil {
+				httpserver.WriteError(w, r, http.StatusUnauthorized, errors.New("your session has expired: log in again"))
+				return
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				got := r.Header.Get("X-CSRF-Token")
+				if subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+					httpserver.WriteError(w, r, http.StatusForbidden, errors.New("missing or wrong X-CSRF-Token"))
+					return
+				}
+			}
+			ctx = context.WithValue(ctx, userKey, sess.User)
+			ctx = context.WithValue(ctx, sessionKey, sess)
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		w.Header().Set("WWW-Authenticate", `Bearer realm="k8s-manage"`)
+		httpserver.WriteError(w, r, http.StatusUnauthorized, errors.New("authentication required: log in, or send Authorization: Bearer <API token>"))
 	})
 }
 

@@ -223,17 +223,17 @@ func (s *Store) ExpireDue(ctx context.Context) (int, error) {
 
 // AuditEntry is one tool call in the audit log.
 type AuditEntry struct {
-	At         time.Time
-	User       string
-	Tenant     string
-	Env        string
-	Tool       string
-	Risk       string
-	Args       string
-	ApprovalID string
-	Outcome    string // ok, error, rejected, expired, forbidden
-	Result     string
-	Duration   time.Duration
+	At         time.Time     `json:"at"`
+	User       string        `json:"user"`
+	Tenant     string        `json:"tenant"`
+	Env        string        `json:"env"`
+	Tool       string        `json:"tool"`
+	Risk       string        `json:"risk"`
+	Args       string        `json:"args"`
+	ApprovalID string        `json:"approval_id,omitempty"`
+	Outcome    string        `json:"outcome"` // ok, error, rejected, expired, forbidden
+	Result     string        `json:"result"`
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Audit appends an entry to the audit log (never updated or deleted).

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +48,46 @@ func newTokenCmd(g *globalFlags) *cobra.Command {
 	create.Flags().StringVar(&user, "user", "", "the user's e-mail")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
 	cmd.AddCommand(create)
+	return cmd
+}
+
+func newUserCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage local users (console login)"}
+	var user, file string
+	set := &cobra.Command{
+		Use:   "set-password --user EMAIL [--password-file FILE]",
+		Short: "Set a local user's console password (argon2id); read from FILE or the first line of stdin",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			if file != "" {
+				raw, err = os.ReadFile(file)
+			} else {
+				raw, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+			}
+			if err != nil {
+				return fmt.Errorf("read the password: %w", err)
+			}
+			pw, _, _ := strings.Cut(string(raw), "\n")
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := identity.NewPasswords(st).Set(cmd.Context(), user, strings.TrimRight(pw, "\r")); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "password set for", strings.ToLower(user))
+			return nil
+		},
+	}
+	set.Flags().StringVar(&user, "user", "", "the user's e-mail")
+	set.Flags().StringVar(&file, "password-file", "", "file holding the password (default: stdin)")
+	cmd.AddCommand(set)
 	return cmd
 }
 
@@ -124,13 +167,20 @@ func seedDemo(ctx context.Context, a *app) error {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("# API tokens of the sandbox demo users (tenant demo). Paste one into the page at /.\n")
+	b.WriteString("# Sandbox demo users (tenant demo): log in at / with the password, or use the API token.\n")
+	pws := identity.NewPasswords(a.store)
 	for _, m := range demoUsers {
 		tok, err := a.tokens.Create(ctx, m.Email, "demo")
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "%-20s %-10s %s\n", m.Email, m.Role, tok)
+		var rb [9]byte
+		_, _ = rand.Read(rb[:])
+		pw := "demo-" + base64.RawURLEncoding.EncodeToString(rb[:])
+		if err := pws.Set(ctx, m.Email, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%-20s %-10s password %s  token %s\n", m.Email, m.Role, pw, tok)
 	}
 	if err := os.MkdirAll("data", 0o750); err != nil {
 		return err

@@ -163,8 +163,8 @@ func TestChatAPIScaleWithApproval(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "扩容 nginx") {
 		t.Fatalf("conversations: %s", body)
 	}
-	if resp, body := anon.do("GET", "/", ""); resp.StatusCode != 200 || !strings.Contains(string(body), "/api/v1/chat") {
-		t.Fatalf("chat page: %d", resp.StatusCode)
+	if resp, body := anon.do("GET", "/", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `<div id="app">`) {
+		t.Fatalf("console page (is web/dist built?): %d %s", resp.StatusCode, body)
 	}
 
 	// The terminal chat against the same server: a request, then the approver's /approve.

@@ -25,10 +25,12 @@ import (
 	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/envclone"
+	"k8s-manage/platform/exec"
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
+	webui "k8s-manage/web"
 
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
@@ -171,7 +173,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			a.Close()
 			return nil, err
 		}
-		surface := web.New(web.Options{Agent: a.agent, Tokens: a.tokens, Log: log})
+		wo := web.Options{Agent: a.agent, Tokens: a.tokens, Passwords: identity.NewPasswords(st),
+			Sessions: identity.NewSessions(st, cfg.Web.SessionTTL.D()), Directory: directory{tenants}, Assets: webui.Assets(),
+			AllowedOrigins: cfg.Web.AllowedOrigins, InsecureCookies: cfg.Web.InsecureCookies, Log: log}
+		if cfg.Web.Terminal {
+			wo.Terminal = terminal{exec.NewService(kc)}
+		}
+		surface := web.New(wo)
 		surface.Mount(srv.Router(), srv.API())
 		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc}).mount(srv.API(), surface.Auth)
 		if err := a.wireSurfaces(reg0); err != nil {

@@ -25,9 +25,22 @@ type Config struct {
 	ConfigCenter ConfigCenter `yaml:"config_center"`
 	Billing      Billing      `yaml:"billing"`
 	Builds       Builds       `yaml:"builds"`
+	Web          Web          `yaml:"web"`
 	Slack        Slack        `yaml:"slack"`
 	DingTalk     DingTalk     `yaml:"dingtalk"`
 	Alerts       Alerts       `yaml:"alerts"`
+}
+
+// Web configures the console, the widget and login.
+type Web struct {
+	// AllowedOrigins are the pages (scheme://host[:port]) that may embed the widget and call the API.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// SessionTTL is how long a login lasts.
+	SessionTTL Duration `yaml:"session_ttl"`
+	// InsecureCookies drops the cookies' Secure flag (plain HTTP off loopback; development only).
+	InsecureCookies bool `yaml:"insecure_cookies"`
+	// Terminal enables the web terminal (pods/exec as the person; RBAC decides).
+	Terminal bool `yaml:"terminal"`
 }
 
 // Slack configures the Slack surface.
@@ -288,6 +301,7 @@ func Default() Config {
 			Plans: map[string]float64{"small": 20, "medium": 60, "large": 200}, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
+		Web:      Web{SessionTTL: Duration(12 * time.Hour), Terminal: true},
 		Slack:    Slack{Mode: "socket"},
 		DingTalk: DingTalk{Mode: "stream"},
 		Alerts: Alerts{Identity: "alertmanager@k8s-manage.local", Language: "en", RateLimit: 5, RateWindow: Duration(10 * time.Minute),
@@ -441,6 +455,14 @@ func (c Config) Validate() Problems {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)
 	}
 	ps = append(ps, c.validateSurfaces()...)
+	if c.Web.SessionTTL < Duration(time.Minute) {
+		add("web.session_ttl", "must be at least 1m, got %s", c.Web.SessionTTL)
+	}
+	for i, o := range c.Web.AllowedOrigins {
+		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.Count(o, "/") != 2 {
+			add(fmt.Sprintf("web.allowed_origins[%d]", i), "must be scheme://host[:port] without a path, got %q", o)
+		}
+	}
 	sortProblems(ps)
 	return ps
 }

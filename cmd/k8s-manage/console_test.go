@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/internal/store"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/kube"
+	"k8s-manage/platform/platformtest"
+	"k8s-manage/platform/tenant"
+)
+
+// consoleWorld is a served k8s-manage (the real binary, console embedded) on the sandbox with a
+// tenant, an nginx app, the docs ingested, and a developer and an operator with passwords.
+type consoleWorld struct {
+	env                *sandboxtest.Env
+	addr, tenant, ns   string
+	dev, ops, password string
+	dbPath             string
+}
+
+func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join("..", "..", "web", "dist", "index.html")); err != nil {
+		t.Fatal("web/dist is not built: run `make web-build` (make test does)")
+	}
+	env := sandboxtest.Start(t)
+	dir := t.TempDir()
+	w := &consoleWorld{env: env, tenant: sandboxtest.Name("web"), dev: platformtest.Email("dev"), ops: platformtest.Email("ops"),
+		password: "console e2e passphrase 7"}
+	w.ns = tenant.Namespace(w.tenant, "dev")
+	w.dbPath = filepath.Join(dir, "s.db")
+	cfgPath := filepath.Join(dir, "k8s-manage.yaml")
+	cfg := fmt.Sprintf("cluster: {mode: kubeconfig, kubeconfig: %q}\nstore: {dsn: \"sqlite://%s\"}\nknowledge: {docs_root: \"../..\"}\n"+
+		"config_center: {generated_key_file: %q}\n", env.Sandbox.KubeconfigPath(), filepath.Join(dir, "s.db"), filepath.Join(dir, "cc.key"))
+	cfg += strings.Join(append([]string{"web:", "  terminal: true"}, extraYAML...), "\n") + "\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, "--config", cfgPath, "tenant", "create", w.tenant, "--env", "dev", "--member", w.dev+"=developer", "--member", w.ops+"=operator")
+	t.Cleanup(func() { env.DeleteNamespace(w.ns) })
+	kc, err := kube.New(env.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apps.NewService(kc).Create(context.Background(), apps.Target{As: tenant.Identity(w.dev), Namespace: w.ns},
+		apps.Spec{Name: "nginx", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, "--config", cfgPath, "ingest")
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte(w.password+"\n"), 0o600)
+	for _, u := range []string{w.dev, w.ops} {
+		runCmd(t, "--config", cfgPath, "user", "set-password", "--user", u, "--password-file", pwFile)
+	}
+	_, w.addr, _ = serveWith(t, cfgPath)
+	return w
+}
+
+// The Playwright run in Debian's Chromium: log in, a cited how-to answer, a scale request,
+// approval in the inbox by an operator, the result; screenshots kept in web/e2e/artifacts.
+func TestConsoleInBrowser(t *testing.T) {
+	chromium := os.Getenv("K8SM_TEST_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("Chromium not found at %s: run `make test` (hack/ci/chromium.sh installs Debian's chromium)", chromium)
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "web", "node_modules", "playwright-core")); err != nil {
+		t.Fatal("playwright-core is not installed: run `make web-build` (npm ci in web/)")
+	}
+	// An intranet page on another origin that embeds the widget with one script tag.
+	var target atomic.Pointer[[2]string] // server address and tenant, known once the server runs
+	page := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		serverAddr, widgetTenant := target.Load()[0], target.Load()[1]
+		fmt.Fprintf(rw, `<!doctype html><html><head><title>Team wiki</title></head><body><h1>Team wiki</h1><p>Runbooks and notes.</p>`+
+			`<script src="http://%s/widget.js" data-tenant="%s" data-env="dev" data-title="Ask k8s-manage" async></script></body></html>`, serverAddr, widgetTenant)
+	}))
+	defer page.Close()
+	w := newConsoleWorld(t, "  allowed_origins: ["+page.URL+"]")
+	target.Store(&[2]string{w.addr, w.tenant})
+	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "web", "e2e", "artifacts", t.Name()))
+	os.RemoveAll(artifacts)
+	cmd := exec.Command("node", "e2e/console.e2e.mjs")
+	cmd.Dir = filepath.Join("..", "..", "web")
+	cmd.Env = append(os.Environ(), "BASE_URL=http://"+w.addr, "ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "TENANT="+w.tenant,
+		"DEV_EMAIL="+w.dev, "DEV_PASSWORD="+w.password, "OPS_EMAIL="+w.ops, "OPS_PASSWORD="+w.password, "WIDGET_PAGE="+page.URL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browser run failed (%v); screenshots in %s:\n%s", err, artifacts, out.String())
+	}
+	t.Logf("browser run took %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
+	d, err := w.env.Client.AppsV1().Deployments(w.ns).Get(context.Background(), "nginx", metav1.GetOptions{})
+	if err != nil || *d.Spec.Replicas != 3 {
+		t.Fatalf("nginx after the approval: %v %v", d.Spec.Replicas, err)
+	}
+	for _, f := range []string{"01-howto-cited.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-widget.png"} {
+		if st, err := os.Stat(filepath.Join(artifacts, f)); err != nil || st.Size() < 5000 {
+			t.Fatalf("screenshot %s missing or empty: %v", f, err)
+		}
+	}
+}
+
+// wsLogin logs in over HTTP and returns the cookie jar and the CSRF token.
+func wsLogin(t *testing.T, addr, email, password string) (http.CookieJar, string) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Post("http://"+addr+"/api/v1/login", "application/json", strings.NewReader(`{"email":"`+email+`","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ CSRF string }
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	if resp.StatusCode != 200 {
+		t.Fatalf("login %s: %d", email, resp.StatusCode)
+	}
+	return jar, v.CSRF
+}
+
+// The web terminal: an operator gets a shell in the pod over a WebSocket (pods/exec as them); a
+// developer is refused by the API server's RBAC; a foreign Origin or a missing CSRF token is refused.
+func TestWebTerminal(t *testing.T) {
+	w := newConsoleWorld(t)
+	pods, err := w.env.Client.CoreV1().Pods(w.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("no pods: %v", err)
+	}
+	pod := pods.Items[0].Name
+	if err := w.env.Sandbox.AllowExec(context.Background(), w.ns, pod, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(email, csrf, origin string) (*websocket.Conn, *http.Response, error) {
+		jar, tok := wsLogin(t, w.addr, email, w.password)
+		if csrf == "" {
+			csrf = tok
+		} else if csrf == "-" {
+			csrf = ""
+		}
+		q := url.Values{"tenant": {w.tenant}, "env": {"dev"}, "pod": {pod}, "csrf": {csrf}}
+		d := websocket.Dialer{Jar: jar, HandshakeTimeout: 10 * time.Second}
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		return d.Dial("ws://"+w.addr+"/api/v1/terminal?"+q.Encode(), h)
+	}
+	if _, resp, err := dial(w.ops, "-", ""); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("without the CSRF token: %v %v", resp, err)
+	}
+	if _, resp, err := dial(w.ops, "", "https://evil.example.net"); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign origin: %v %v", resp, err)
+	}
+	read := func(c *websocket.Conn, until func(out string, exit map[string]string) bool) (string, map[string]string) {
+		var out strings.Builder
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			_ = c.SetReadDeadline(deadline)
+			typ, msg, err := c.ReadMessage()
+			if err != nil {
+				break
+			}
+			if typ == websocket.TextMessage {
+				var exit map[string]string
+				_ = json.Unmarshal(msg, &exit)
+				if exit["type"] == "exit" {
+					return out.String(), exit
+				}
+				continue
+			}
+			out.Write(msg)
+			if until(out.String(), nil) {
+				return out.String(), nil
+			}
+		}
+		return out.String(), nil
+	}
+
+	conn, _, err := dial(w.ops, "", "http://"+w.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	send := func(v any) { b, _ := json.Marshal(v); _ = conn.WriteMessage(websocket.TextMessage, b) }
+	send(map[string]any{"type": "resize", "cols": 100, "rows": 30})
+	send(map[string]any{"type": "input", "data": "echo term-$((6*7))\n"})
+	out, _ := read(conn, func(o string, _ map[string]string) bool { return strings.Contains(o, "term-42") })
+	if !strings.Contains(out, "term-42") {
+		t.Fatalf("the shell did not answer: %q", out)
+	}
+	send(map[string]any{"type": "input", "data": "exit\n"})
+	if _, exit := read(conn, func(string, map[string]string) bool { return false }); exit == nil || exit["error"] != "" {
+		t.Fatalf("the session did not end cleanly: %v", exit)
+	}
+
+	dev, _, err := dial(w.dev, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if _, exit := read(dev, func(string, map[string]string) bool { return false }); exit == nil || !strings.Contains(exit["error"], "forbidden") {
+		t.Fatalf("a developer's terminal: %v", exit)
+	}
+	// Both sessions are in the tenant's audit log.
+	st, err := store.Open(context.Background(), store.Options{DSN: "sqlite://" + w.dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ok, refused int
+	_ = st.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM audit_log WHERE tool = 'web_terminal' AND user_email = ? AND outcome = 'ok'", w.ops).Scan(&ok)
+	_ = st.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM audit_log WHERE tool = 'web_terminal' AND user_email = ? AND outcome LIKE 'error:%forbidden%'", w.dev).Scan(&refused)
+	if ok != 1 || refused != 1 {
+		t.Fatalf("audit log: %d ok sessions of ops, %d refused of dev", ok, refused)
+	}
+}

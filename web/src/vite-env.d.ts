@@ -1,0 +1,2 @@
+// Style imports are handled by Vite.
+declare module "*.css";
