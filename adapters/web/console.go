@@ -106,4 +106,3 @@ func (s *Surface) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "entries": entries})
 }
-
