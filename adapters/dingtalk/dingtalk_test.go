@@ -117,7 +117,7 @@ func start(t *testing.T, w *chattest.World, mod func(*dingtalk.Options)) (*harne
 			t.Error("the stream did not stop")
 		}
 	})
-	if o.Mode != "outgoing" {
+	if o.Mode != "outgoing" && !strings.HasPrefix(t.Name(), "TestFirstConnect") {
 		platformtest.Eventually(t, 15*time.Second, func() (bool, string) { return fake.Connected(), "stream not connected" })
 	}
 	return &harness{fake: fake, log: buf}, bot
@@ -246,5 +246,49 @@ func TestNotifyRobot(t *testing.T) {
 	}
 	if _, err := bot.Notify(context.Background(), "nope", "", n); err == nil {
 		t.Fatal("an unknown robot must fail")
+	}
+}
+
+// The gateway is down at start: the first connect is retried with backoff until it comes up.
+func TestFirstConnectRetries(t *testing.T) {
+	w := chattest.New(t)
+	fake := dingtalkfake.New(clientID, clientSecret)
+	t.Cleanup(fake.Close)
+	fake.RefuseOpens(2)
+	log, buf := chattest.Logger()
+	bot, err := dingtalk.New(dingtalk.Options{ClientID: clientID, ClientSecret: clientSecret, OpenAPIHost: fake.URL, Agent: w.Agent, Seen: w.Store, Log: log,
+		Staff: map[string]string{"staff-dev": w.Dev}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bot.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	platformtest.Eventually(t, 20*time.Second, func() (bool, string) { return fake.Connected(), fmt.Sprintf("opens=%d", fake.Opens()) })
+	if fake.Opens() != 3 || strings.Count(buf.String(), "retrying") != 2 {
+		t.Fatalf("want 2 refused opens retried, then a connection; opens=%d log:\n%s", fake.Opens(), buf.String())
+	}
+	if strings.Contains(buf.String(), clientSecret) {
+		t.Fatal("the client secret was logged")
+	}
+}
+
+// A message whose session webhook has expired is answered through the OpenAPI (access token,
+// then the group message API).
+func TestReplyThroughOpenAPIWhenWebhookExpired(t *testing.T) {
+	w := chattest.New(t)
+	h, _ := start(t, w, nil)
+	if err := h.fake.Push(botTopic, "frame-exp", h.fake.ExpiredBotMessage("msg-exp", group, "staff-dev", "how do I set up a canary release?")); err != nil {
+		t.Fatal(err)
+	}
+	chattest.WaitPost(t, h, "answering", func(p chattest.Post) bool { return strings.Contains(p.Text, "From the docs") })
+	for _, m := range h.fake.Sent() {
+		if strings.HasPrefix(m.Via, "webhook:") {
+			t.Fatalf("an expired session webhook was used: %+v", m)
+		}
+	}
+	if m := h.fake.Sent()[0]; m.Via != "group:"+group || m.Raw["robotCode"] != clientID {
+		t.Fatalf("not sent through the group message API: %+v", m)
 	}
 }

@@ -265,3 +265,32 @@ func urlEscape(s string) string {
 }
 
 func (h *harness) Refusal() string { return "guest accounts cannot use k8s-manage" }
+
+// The /k8s slash command over Socket Mode: acked at once, the question posted to the channel and
+// answered in its thread; `/k8s approve <id>` decides.
+func TestSlashCommand(t *testing.T) {
+	w := chattest.New(t)
+	h, _ := start(t, w, "socket")
+	cmd := func(user, text, trigger string) map[string]any {
+		return map[string]any{"command": "/k8s", "text": text, "user_id": user, "channel_id": channel, "team_id": team, "trigger_id": trigger}
+	}
+	h.send(t, "slash_commands", cmd("U_DEV", "scale nginx to 4 replicas", "trig-1"))
+	card := chattest.WaitPost(t, h, "with an approval card", func(p chattest.Post) bool { return p.Approval != "" })
+	var question slackfake.Message
+	for _, m := range h.fake.Messages() {
+		if strings.Contains(m.Text, "/k8s scale nginx") {
+			question = m
+		}
+	}
+	if question.TS == "" {
+		t.Fatal("the question was not posted to the channel")
+	}
+	if m, _ := h.card(card.Approval); m.ThreadTS != question.TS {
+		t.Fatalf("the approval is not in the question's thread: %q vs %q", m.ThreadTS, question.TS)
+	}
+	h.send(t, "slash_commands", cmd("U_OPS", "approve "+card.Approval, "trig-2"))
+	chattest.WaitPost(t, h, "reporting the change", func(p chattest.Post) bool { return strings.Contains(p.Text, "4/4") })
+	if r := w.Replicas(t, "nginx"); r != 4 {
+		t.Fatalf("nginx has %d replicas, want 4", r)
+	}
+}

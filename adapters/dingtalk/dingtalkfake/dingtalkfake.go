@@ -36,13 +36,13 @@ type Server struct {
 	// RobotSecrets are the signing secrets of custom robots by access token.
 	RobotSecrets map[string]string
 
-	mu       sync.Mutex
-	conn     *websocket.Conn
-	opens    int
-	acks     []map[string]any
-	sent     []Sent
-	noPong   bool
-	frameSeq int
+	mu     sync.Mutex
+	conn   *websocket.Conn
+	opens  int
+	acks   []map[string]any
+	sent   []Sent
+	noPong bool
+	refuse int // connections/open calls still to refuse
 }
 
 // New starts the fake for an app's credentials.
@@ -63,6 +63,9 @@ func New(clientID, clientSecret string) *Server {
 
 // DropPongs makes the gateway ignore keepalive pings from now on (a half-dead connection).
 func (s *Server) DropPongs(drop bool) { s.mu.Lock(); s.noPong = drop; s.mu.Unlock() }
+
+// RefuseOpens makes the next n connections/open calls fail with 503 (a gateway outage).
+func (s *Server) RefuseOpens(n int) { s.mu.Lock(); s.refuse = n; s.mu.Unlock() }
 
 // Opens counts connections/open calls (first connect plus reconnects).
 func (s *Server) Opens() int { s.mu.Lock(); defer s.mu.Unlock(); return s.opens }
@@ -85,7 +88,16 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.opens++
 	n := s.opens
+	refuse := s.refuse > 0
+	if refuse {
+		s.refuse--
+	}
 	s.mu.Unlock()
+	if refuse {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"code":"ServiceUnavailable","message":"try later"}`))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"endpoint": "ws://" + r.Host + "/connect", "ticket": fmt.Sprintf("ticket-%d", n)})
 }
 
@@ -143,6 +155,13 @@ func (s *Server) Push(topic, messageID string, data any) error {
 		return fmt.Errorf("no stream connection")
 	}
 	return s.conn.WriteMessage(websocket.TextMessage, frame)
+}
+
+// ExpiredBotMessage is BotMessage whose session webhook has expired (replies must use the OpenAPI).
+func (s *Server) ExpiredBotMessage(msgID, conversation, staff, text string) map[string]any {
+	m := s.BotMessage(msgID, conversation, staff, text, true)
+	m["sessionWebhookExpiredTime"] = time.Now().Add(-time.Minute).UnixMilli()
+	return m
 }
 
 // BotMessage is a chatbot callback from staff in conversation (group when group is true).
