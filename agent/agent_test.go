@@ -17,12 +17,7 @@ import (
 
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
-	"k8s-manage/knowledge"
-	"k8s-manage/knowledge/corpus"
-	"k8s-manage/knowledge/embedded"
-	"k8s-manage/knowledge/hashembed"
-	"k8s-manage/knowledge/ingest"
-	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/knowledge/knowledgetest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
 	pconfig "k8s-manage/platform/config"
@@ -51,20 +46,7 @@ func setup(t testing.TB) *world {
 		apps.Spec{Name: "nginx", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := corpus.Load("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := make([]string, len(chunks))
-	for i, c := range chunks {
-		texts[i] = c.Text()
-	}
-	emb, _ := hashembed.New(hashembed.Options{IDF: hashembed.Fit(texts)})
-	kb := embedded.New(w.Store, emb)
-	if _, err := ingest.Run(ctx, chunks, kb, ingest.Options{Scope: knowledge.SourceScope(corpus.SourcePrefix)}); err != nil {
-		t.Fatal(err)
-	}
-	rt := retrieve.New(kb, retrieve.Options{})
+	rt := knowledgetest.Docs(t, w.Store)
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: rt, WaitReady: 30 * time.Second})
 	return &world{World: w, tenant: name, ns: ns, viewer: viewer, dev: dev, ops: ops, adm: adm,

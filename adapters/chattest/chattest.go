@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,12 +23,7 @@ import (
 
 	"k8s-manage/agent"
 	"k8s-manage/hack/sandbox"
-	"k8s-manage/knowledge"
-	"k8s-manage/knowledge/corpus"
-	"k8s-manage/knowledge/embedded"
-	"k8s-manage/knowledge/hashembed"
-	"k8s-manage/knowledge/ingest"
-	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/knowledge/knowledgetest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/platformtest"
@@ -65,20 +58,6 @@ func Logger() (*slog.Logger, *Buffer) {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
-func repoRoot(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 // New sets up the World (the sandbox is started or reused).
 func New(t testing.TB) *World {
 	t.Helper()
@@ -93,24 +72,12 @@ func New(t testing.TB) *World {
 		apps.Spec{Name: "nginx", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := corpus.Load(repoRoot(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := make([]string, len(chunks))
-	for i, c := range chunks {
-		texts[i] = c.Text()
-	}
-	emb, _ := hashembed.New(hashembed.Options{IDF: hashembed.Fit(texts)})
-	kb := embedded.New(w.Store, emb)
-	if _, err := ingest.Run(ctx, chunks, kb, ingest.Options{Scope: knowledge.SourceScope(corpus.SourcePrefix)}); err != nil {
-		t.Fatal(err)
-	}
-	rt := retrieve.New(kb, retrieve.Options{})
+	rt := knowledgetest.Docs(t, w.Store)
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: rt, WaitReady: 30 * time.Second})
 	log, buf := Logger()
 	w.Log = buf
+	var err error
 	w.Agent, err = agent.New(agent.Options{Store: w.Store, Tools: reg, Roles: w.Tenants, Knowledge: rt, Log: log})
 	if err != nil {
 		t.Fatal(err)

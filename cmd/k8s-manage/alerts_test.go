@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,40 +22,10 @@ import (
 	"k8s-manage/platform/platformtest"
 )
 
-// serveWith runs the binary's serve with a config file and extra environment, and returns its
-// address and logs once it listens.
+// serveWith runs the binary's serve with a config file and extra environment.
 func serveWith(t *testing.T, cfgPath string, env ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary, "--config", cfgPath, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"K8SM_HTTP_PORT=0", "K8SM_HTTP_SHUTDOWN_TIMEOUT=5s"}, env...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	logs := &lockedBuffer{}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "http server listening" {
-				addr <- line.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return cmd, a, logs
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not start listening; logs:\n%s", logs)
-		return nil, "", nil
-	}
+	return runServe(t, []string{"--config", cfgPath, "serve"}, append([]string{"K8SM_HTTP_SHUTDOWN_TIMEOUT=5s"}, env...))
 }
 
 // A crash-looping app on the sandbox and Alertmanager's notification for it: the webhook answers

@@ -99,15 +99,18 @@ func TestVersion(t *testing.T) {
 // address once it listens.
 func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve")
-	cmd.Env = append(os.Environ(), "K8SM_CLUSTER_MODE=none")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Env = append(cmd.Env,
-		"K8SM_HTTP_PORT=0",
-		"K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"),
-		"K8SM_HTTP_SHUTDOWN_TIMEOUT=10s",
-		"K8SM_CONFIG_CENTER_GENERATED_KEY_FILE="+filepath.Join(t.TempDir(), "cc.key"),
-	)
+	base := append([]string{"K8SM_CLUSTER_MODE=none"}, env...)
+	base = append(base, "K8SM_STORE_DSN=sqlite://"+filepath.Join(t.TempDir(), "s.db"), "K8SM_HTTP_SHUTDOWN_TIMEOUT=10s",
+		"K8SM_CONFIG_CENTER_GENERATED_KEY_FILE="+filepath.Join(t.TempDir(), "cc.key"))
+	return runServe(t, []string{"serve"}, base)
+}
+
+// runServe runs the binary with args and env (on a free port) and returns it with its address
+// once it listens, and its logs.
+func runServe(t *testing.T, args, env []string) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(append(os.Environ(), env...), "K8SM_HTTP_PORT=0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +123,7 @@ func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) 
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
 			var line struct{ Msg, Addr string }
@@ -131,7 +135,7 @@ func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) 
 	select {
 	case a := <-addr:
 		return cmd, a, logs
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("serve did not start listening; logs:\n%s", logs)
 		return nil, "", nil
 	}

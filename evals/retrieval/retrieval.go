@@ -3,61 +3,27 @@
 package retrieval
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/cloudwego/eino/components/retriever"
 	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/evals/dataset"
 )
 
 // Case is a retrieval case of an eval dataset (kind "retrieval").
-type Case struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Lang   string `json:"lang"`
-	Tenant string `json:"tenant,omitempty"`
-	Input  string `json:"input"`
-	Expect struct {
-		RetrievedIDsAny      []string `json:"retrieved_ids_any,omitempty"`
-		RetrievedKeywordsAny []string `json:"retrieved_keywords_any,omitempty"`
-	} `json:"expect"`
-}
+type Case = dataset.Case
 
-// Load reads the retrieval cases of a JSONL dataset (other kinds are skipped).
+// Load reads the retrieval cases of a dataset file or folder (other kinds are skipped).
 func Load(path string) ([]Case, error) {
-	f, err := os.Open(path)
+	cs, err := dataset.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var out []Case
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var c Case
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		if c.Kind != "retrieval" {
-			continue
-		}
-		if c.Input == "" || len(c.Expect.RetrievedIDsAny)+len(c.Expect.RetrievedKeywordsAny) == 0 {
-			return nil, fmt.Errorf("%s:%d: a retrieval case needs input and expect.retrieved_ids_any or retrieved_keywords_any", path, n)
-		}
-		out = append(out, c)
-	}
-	return out, sc.Err()
+	return dataset.Filter(cs, []string{dataset.Retrieval}), nil
 }
 
 // Metrics are the scores of one method over a case set.
