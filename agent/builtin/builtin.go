@@ -96,6 +96,8 @@ var (
 	appName = `([a-z][a-z0-9-]*[a-z0-9])`
 	image   = `([a-z0-9][a-z0-9./_:@-]*[a-z0-9])`
 	num     = `(\d+)`
+	key     = `([a-z_][a-z0-9_.-]*)`
+	email   = `([a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,})`
 
 	rules = []struct {
 		re   *regexp.Regexp
@@ -171,6 +173,47 @@ var (
 		{rx(appName + `\s*(?:一直|总是|老是|不停)?\s*(?:重启|崩溃|挂了|起不来|crash)`), func(m []string) call {
 			return call{"diagnose", map[string]any{"app": m[1]}}
 		}},
+		// Configuration, quota, members, knowledge search, builds, events, pods and revisions.
+		{rx(`(?:把|将)\s*` + appName + `\s*的\s*` + key + `\s*(?:改成|改为|设置为|设为|设置成)\s*(\S+?)(?:\s*[(（]?\s*(?:作为|为|当作)?\s*(secret|密钥)\s*[)）]?)?$`), func(m []string) call {
+			return setConfig(m[1], m[2], m[3], m[4] != "")
+		}},
+		{rx(`set\s+(?:the\s+)?(secret\s+)?` + key + `\s+(?:of|for|in)\s+` + appName + `\s+to\s+(\S+?)(\s+as\s+(?:a\s+)?secret)?$`), func(m []string) call {
+			return setConfig(m[3], m[2], m[4], m[1] != "" || m[5] != "")
+		}},
+		{rx(appName + `\s*的\s*配置\s*(?:最近|过去)\s*` + num + `\s*(小时|分钟|天)\s*(?:内)?\s*(?:改了什么|有什么变化|的变更|变了什么)`), func(m []string) call {
+			return call{"config_diff", map[string]any{"app": m[1], "since": since(m[2], m[3])}}
+		}},
+		{rx(`what\s+changed\s+in\s+(?:the\s+)?config(?:uration)?\s+of\s+` + appName + `\s+(?:in|over|during)\s+the\s+(?:last|past)\s+` + num + `\s*(hours?|minutes?|days?|h|m|d)\b`), func(m []string) call {
+			return call{"config_diff", map[string]any{"app": m[1], "since": since(m[2], m[3])}}
+		}},
+		{rx(`(?:查看|看下|看一下|显示)?\s*` + appName + `\s*的\s*配置$|(?:show|get)\s+(?:the\s+)?config(?:uration)?\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"get_config", map[string]any{"app": first(m[1], m[2])}}
+		}},
+		{rx(`(?:把|将)\s*(?:[a-z0-9-]+\s*)?(?:(dev|test|prod)\s*)?(?:环境\s*)?的?\s*(cpu|内存|memory|pods?|pod\s*数)\s*配额\s*(?:调到|改成|改为|设为|调整为|提高到|调整到|设置为)\s*(\S+)`), func(m []string) call {
+			return quota(m[2], m[3])
+		}},
+		{rx(`set\s+(?:the\s+)?(cpu|memory|pods?)\s+quota\s+(?:of\s+[a-z0-9-]+\s+)?to\s+(\S+)`), func(m []string) call { return quota(m[1], m[2]) }},
+		{rx(`(?:把|将)\s*` + email + `\s*(?:加入|添加到|加到)\s*(?:[a-z0-9-]+)?\s*[,，]?\s*(?:角色|role)\s*(?:为|是)?\s*(viewer|developer|operator|admin)`), func(m []string) call {
+			return call{"add_member", map[string]any{"email": strings.ToLower(m[1]), "role": strings.ToLower(m[2])}}
+		}},
+		{rx(`add\s+` + email + `\s+(?:to\s+[a-z0-9-]+\s+)?as\s+(?:an?\s+)?(viewer|developer|operator|admin)`), func(m []string) call {
+			return call{"add_member", map[string]any{"email": strings.ToLower(m[1]), "role": strings.ToLower(m[2])}}
+		}},
+		{rx(`(?:搜索|查找|查一下|检索)\s*(?:帮助)?(?:文档|知识库|手册|runbook)\s*[:：]?\s*(.+)$|search\s+(?:the\s+)?(?:docs|documentation|knowledge(?:\s+base)?|manual|runbooks?)\s+for\s+(.+)$`), func(m []string) call {
+			return call{"search_knowledge", map[string]any{"query": strings.TrimSpace(first(m[1], m[2]))}}
+		}},
+		{rx(`构建\s*#?([a-z0-9][a-z0-9-]*)\s*的?\s*(?:日志|详情|状态)|(?:show|get)\s+(?:the\s+)?(?:logs?\s+of\s+)?build\s+#?([a-z0-9][a-z0-9-]*)`), func(m []string) call {
+			return call{"get_build", map[string]any{"build": first(m[1], m[2])}}
+		}},
+		{rx(appName + `\s*(?:最近)?\s*的?\s*事件|(?:show|get|list)\s+(?:the\s+)?(?:recent\s+)?events\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"get_events", map[string]any{"object": first(m[1], m[2])}}
+		}},
+		{rx(appName + `\s*的?\s*(?:历史版本|版本历史|发布历史|版本列表)|(?:list\s+)?(?:the\s+)?(?:revisions|rollout\s+history|release\s+history)\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"list_revisions", map[string]any{"app": first(m[1], m[2])}}
+		}},
+		{rx(`(?:列出|查看|看下)?\s*` + appName + `\s*的\s*(?:pods?|容器组)|(?:list|show)\s+(?:the\s+)?pods\s+(?:of|for)\s+` + appName), func(m []string) call {
+			return call{"list_pods", map[string]any{"app": first(m[1], m[2])}}
+		}},
 		{rx(`(?:上一个容器|崩溃前|previous)\D*?(?:of\s+)?` + appName + `|` + appName + `\s*(?:的)?\s*(?:上一个容器|崩溃前)`), func(m []string) call {
 			return call{"get_pod_logs", map[string]any{"app": first(m[1], m[2]), "previous": true, "tail_lines": 100}}
 		}},
@@ -235,6 +278,33 @@ var (
 var howTo = rx(`怎么|如何|怎样|是什么|什么是|区别|能不能|可以.*吗|how\s+(?:do|to|can|should)|what\s+(?:is|does|are)|can\s+i\b|explain`)
 
 func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
+
+// setConfig keeps the key's case (LOG_LEVEL) as written.
+func setConfig(app, key, value string, secret bool) call {
+	a := map[string]any{"app": app, "key": key, "value": strings.Trim(value, "\"'`"), "secret": secret}
+	return call{"set_config", a}
+}
+
+// since turns "24 小时" or "2 days" into a duration string.
+func since(n, unit string) string {
+	u := strings.ToLower(unit)
+	switch {
+	case strings.HasPrefix(u, "m") || u == "分钟":
+		return n + "m"
+	case strings.HasPrefix(u, "d") || u == "天":
+		return strconv.Itoa(atoi(n)*24) + "h"
+	}
+	return n + "h"
+}
+
+// quota maps "cpu 8" / "内存 16Gi" / "pods 40" to the ResourceQuota hard limit.
+func quota(what, value string) call {
+	res := map[string]string{"cpu": "requests.cpu", "内存": "requests.memory", "memory": "requests.memory"}[strings.ToLower(what)]
+	if res == "" {
+		res = "pods"
+	}
+	return call{"set_quota", map[string]any{"hard": map[string]any{res: strings.TrimRight(value, "。.个")}}}
+}
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 

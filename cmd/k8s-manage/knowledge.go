@@ -136,6 +136,23 @@ func withKnowledge(ctx context.Context, cfg config.Config, corpus []knowledge.Ch
 	return fn(kp)
 }
 
+// ingestDocs indexes docs/ into the configured store (only changed chunks are embedded).
+func ingestDocs(ctx context.Context, cfg config.Config, rebuild bool, out, progress io.Writer) error {
+	chunks, err := corpus.Load(cfg.Knowledge.DocsRoot)
+	if err != nil {
+		return fmt.Errorf("load docs from knowledge.docs_root %q: %w", cfg.Knowledge.DocsRoot, err)
+	}
+	return withKnowledge(ctx, cfg, chunks, rebuild, func(kp *knowledgeParts) error {
+		sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, knowledge.SourceScope(corpus.SourcePrefix), progress)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%d chunks from %s into the %s store (%s)\n%s", len(chunks), cfg.Knowledge.DocsRoot,
+			cfg.Knowledge.Store, describe(kp.emb), sum.Table())
+		return nil
+	})
+}
+
 func newIngestCmd(g *globalFlags) *cobra.Command {
 	var rebuild bool
 	cmd := &cobra.Command{
@@ -149,20 +166,7 @@ func newIngestCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			chunks, err := corpus.Load(cfg.Knowledge.DocsRoot)
-			if err != nil {
-				return fmt.Errorf("load docs from knowledge.docs_root %q: %w", cfg.Knowledge.DocsRoot, err)
-			}
-			return withKnowledge(ctx, cfg, chunks, rebuild, func(kp *knowledgeParts) error {
-				sum, err := kp.ingest(ctx, chunks, cfg.Knowledge.Store, knowledge.SourceScope(corpus.SourcePrefix), cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d chunks from %s into the %s store (%s)\n%s", len(chunks), cfg.Knowledge.DocsRoot,
-					cfg.Knowledge.Store, describe(kp.emb), sum.Table())
-				return nil
-			})
+			return ingestDocs(cmd.Context(), cfg, rebuild, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "refit the built-in embedder's IDF on the current docs and re-embed everything")

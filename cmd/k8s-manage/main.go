@@ -65,7 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", os.Getenv("K8SM_CONFIG"),
 		"configuration file (YAML); default: built-in defaults plus K8SM_* environment variables (env K8SM_CONFIG)")
-	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newSandboxCmd(), newIngestCmd(g), newKnowledgeCmd(g), newTokenCmd(g), newUserCmd(g), newTenantCmd(g), newChatCmd(), newSecretsCmd(g), newBuildCmd(g))
+	root.AddCommand(newServeCmd(g), newVersionCmd(), newConfigCmd(g), newSandboxCmd(), newIngestCmd(g), newKnowledgeCmd(g), newTokenCmd(g), newUserCmd(g), newTenantCmd(g), newChatCmd(), newSecretsCmd(g), newBuildCmd(g), newEvalCmd(g))
 	return root
 }
 

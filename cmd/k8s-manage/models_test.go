@@ -70,8 +70,12 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.Stream {
 		w.Header().Set("Content-Type", "text/event-stream")
 		send := func(delta map[string]any, finish any) {
-			b, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": req.Model,
-				"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
+			chunk := map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": req.Model,
+				"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+			if finish != nil {
+				chunk["usage"] = usage
+			}
+			b, _ := json.Marshal(chunk)
 			fmt.Fprintf(w, "data: %s\n\n", b)
 		}
 		if len(req.Tools) > 0 && last.Role == "user" {

@@ -67,7 +67,8 @@ type app struct {
 	tenants   *tenant.Service // nil when cluster.mode is none
 	knowledge *knowledgeParts
 	retriever *retrieve.Retriever
-	agent     *agent.Service // nil when cluster.mode is none
+	agent     *agent.Service  // nil when cluster.mode is none
+	tools     *tools.Registry // nil when cluster.mode is none
 	tokens    *identity.Tokens
 	// shutdownTracing flushes spans at Close.
 	shutdownTracing func(context.Context) error
@@ -150,6 +151,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
 			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
 			Bills: bills})
+		a.tools = reg
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {
 			a.Close()

@@ -274,3 +274,33 @@ func Filter(cs []Case, kinds []string) []Case {
 	sort.SliceStable(out, func(i, j int) bool { return slices.Index(Kinds, out[i].Kind) < slices.Index(Kinds, out[j].Kind) })
 	return out
 }
+
+// Select keeps the cases whose id starts with one of prefixes (all when none).
+func Select(cs []Case, prefixes []string) []Case {
+	if len(prefixes) == 0 {
+		return cs
+	}
+	var out []Case
+	for _, c := range cs {
+		if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Limit keeps the first n cases of each kind (all when n is 0).
+func Limit(cs []Case, n int) []Case {
+	if n <= 0 {
+		return cs
+	}
+	seen := map[string]int{}
+	var out []Case
+	for _, c := range cs {
+		if seen[c.Kind] < n {
+			seen[c.Kind]++
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -46,13 +46,18 @@ var Environments = []string{"dev", "test"}
 // Logs sets the sandbox's container logs of a pod (sandbox.Sandbox.SetLogs).
 type Logs func(ctx context.Context, namespace, pod, container string, lines, previous []string) error
 
+// Runbook adds (markdown != "") or removes a tenant's runbook in the knowledge base.
+type Runbook func(ctx context.Context, tenant, name, markdown string) error
+
 // Options configure the World.
 type Options struct {
+	Runbook    Runbook // nil: Runbook setup objects fail
 	Kube       *kube.Clients
 	Tenants    *tenant.Service
 	Fixture    []apps.Spec
 	Logs       Logs   // nil: SandboxLogs setup objects fail
 	Kubeconfig string // for verify commands and task scripts
+	Kubectl    string // kubectl binary put on the scripts' PATH (optional)
 	Out        io.Writer
 }
 
@@ -96,6 +101,7 @@ type Case struct {
 	Tenant, Env, Namespace, User string
 	Tenants                      []string
 	created                      []created
+	runbooks                     []string
 }
 
 type created struct {
@@ -199,6 +205,9 @@ func (w *World) ensureTenant(ctx context.Context, name string) error {
 		return nil
 	}
 	if _, err := w.o.Tenants.Get(ctx, name); err != nil {
+		if err := w.removeStale(ctx, name); err != nil {
+			return err
+		}
 		fmt.Fprintf(w.o.Out, "eval: creating tenant %s with %d fixture apps\n", name, len(w.o.Fixture))
 		if _, _, err := w.o.Tenants.Create(ctx, tenant.Spec{Name: name, Environments: Environments,
 			Members: []tenant.Member{{Email: Owner, Role: tenant.Admin}, {Email: Approver, Role: tenant.Operator}}}); err != nil {
@@ -207,6 +216,35 @@ func (w *World) ensureTenant(ctx context.Context, name string) error {
 	}
 	w.prepared[name] = true
 	return w.restore(ctx, name)
+}
+
+// removeStale deletes the namespaces an earlier run (with another database) left for a tenant
+// name, and waits for them to go.
+func (w *World) removeStale(ctx context.Context, name string) error {
+	cs := w.o.Kube.Admin()
+	sel := metav1.ListOptions{LabelSelector: tenant.LabelTenant + "=" + name}
+	nss, err := cs.CoreV1().Namespaces().List(ctx, sel)
+	if err != nil || len(nss.Items) == 0 {
+		return err
+	}
+	fmt.Fprintf(w.o.Out, "eval: removing %d namespaces of tenant %s left by an earlier run\n", len(nss.Items), name)
+	for _, ns := range nss.Items {
+		if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		left, err := cs.CoreV1().Namespaces().List(ctx, sel)
+		if err != nil {
+			return err
+		}
+		if len(left.Items) == 0 {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("namespaces of tenant %s are still terminating after 2m", name)
 }
 
 // restore brings a tenant's environments back to the fixture: extra workloads are deleted and
@@ -271,7 +309,7 @@ func (w *World) restore(ctx context.Context, name string) error {
 	return nil
 }
 
-// recreate creates a fixture app, waiting for a deleted one of the same name to go first.
+// recreate creates a fixture app, retrying while a deleted one of the same name is still going.
 func (w *World) recreate(ctx context.Context, ns string, s apps.Spec) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -279,10 +317,10 @@ func (w *World) recreate(ctx context.Context, ns string, s apps.Spec) error {
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) || !strings.Contains(strings.ToLower(err.Error()), "exist") {
+		if time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // the deleted one is still going, or a conflict: try again
 	}
 }
 
@@ -302,7 +340,7 @@ func (w *World) apply(ctx context.Context, pc *Case, path string) error {
 		return err
 	}
 	dec := yamlutil.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	var workloads []string
+	var workloads []workload
 	for {
 		var obj map[string]any
 		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
@@ -311,6 +349,18 @@ func (w *World) apply(ctx context.Context, pc *Case, path string) error {
 			return err
 		}
 		if len(obj) == 0 {
+			continue
+		}
+		if obj["kind"] == "Runbook" {
+			name, _ := obj["name"].(string)
+			text, _ := obj["text"].(string)
+			if w.o.Runbook == nil || name == "" || text == "" {
+				return errors.New("Runbook needs name and text, and a knowledge base")
+			}
+			if err := w.o.Runbook(ctx, pc.Tenant, name, text); err != nil {
+				return err
+			}
+			pc.runbooks = append(pc.runbooks, name)
 			continue
 		}
 		if obj["kind"] == "SandboxLogs" {
@@ -339,38 +389,49 @@ func (w *World) apply(ctx context.Context, pc *Case, path string) error {
 		}
 		pc.created = append(pc.created, created{gvr: m.Resource, namespace: ns, name: u.GetName()})
 		if gvk.Kind == "Deployment" || gvk.Kind == "StatefulSet" {
-			workloads = append(workloads, u.GetName())
+			fault, _, _ := unstructured.NestedString(u.Object, "spec", "template", "metadata", "annotations", "fault.sandbox.k8s-manage.io/type")
+			workloads = append(workloads, workload{name: u.GetName(), fault: fault})
 		}
 	}
 	return w.settle(ctx, pc.Namespace, workloads)
 }
 
-// settle waits (up to 30s) until each workload has a pod whose containers report a state, and
-// then a little longer for crash loops to restart once.
-func (w *World) settle(ctx context.Context, ns string, workloads []string) error {
+type workload struct{ name, fault string }
+
+// settle waits (up to 60s) until each workload's pods show their state: a container status (or a
+// scheduling condition), and for crash faults the first restart, as a person would see them.
+func (w *World) settle(ctx context.Context, ns string, workloads []workload) error {
 	if len(workloads) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, name := range workloads {
+	deadline := time.Now().Add(60 * time.Second)
+	for _, wl := range workloads {
 		for time.Now().Before(deadline) {
-			pods, err := w.o.Kube.Admin().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
+			pods, err := w.o.Kube.Admin().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + wl.name})
 			if err != nil {
 				return err
 			}
 			ok := false
 			for _, p := range pods.Items {
-				if len(p.Status.ContainerStatuses) > 0 || p.Status.Phase == "Pending" && len(p.Status.Conditions) > 0 {
-					ok = true
+				for _, cs := range p.Status.ContainerStatuses {
+					crash := wl.fault == "crashloop" || wl.fault == "oom"
+					if !crash || cs.RestartCount > 0 && cs.State.Waiting != nil {
+						ok = true
+					}
+				}
+				for _, c := range p.Status.Conditions {
+					if c.Type == "PodScheduled" && c.Status == "False" { // unschedulable: that is its state
+						ok = true
+					}
 				}
 			}
 			if ok {
 				break
 			}
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(250 * time.Millisecond)
 		}
 	}
-	time.Sleep(2 * time.Second) // let the first restart and events land
+	time.Sleep(time.Second) // let the events land
 	return nil
 }
 
@@ -401,10 +462,14 @@ func (w *World) Script(ctx context.Context, pc *Case, script string) (string, er
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	if _, err := os.Stat(script); err == nil {
-		cmd = exec.CommandContext(ctx, "bash", script)
-		cmd.Dir = filepath.Dir(script)
+		abs, _ := filepath.Abs(script)
+		cmd = exec.CommandContext(ctx, "bash", abs)
+		cmd.Dir = filepath.Dir(abs)
 	}
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+w.o.Kubeconfig, "NAMESPACE="+pc.Namespace, "TENANT="+pc.Tenant, "ENV="+pc.Env)
+	if w.o.Kubectl != "" {
+		cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(w.o.Kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
@@ -417,6 +482,11 @@ func (w *World) Reset(ctx context.Context, pc *Case, mutated bool) error {
 		c := pc.created[i]
 		bg := metav1.DeletePropagationBackground
 		if err := w.dyn.Resource(c.gvr).Namespace(c.namespace).Delete(ctx, c.name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	for _, name := range pc.runbooks {
+		if err := w.o.Runbook(ctx, pc.Tenant, name, ""); err != nil {
 			errs = append(errs, err)
 		}
 	}

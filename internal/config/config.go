@@ -29,6 +29,22 @@ type Config struct {
 	Slack        Slack        `yaml:"slack"`
 	DingTalk     DingTalk     `yaml:"dingtalk"`
 	Alerts       Alerts       `yaml:"alerts"`
+	Eval         Eval         `yaml:"eval"`
+}
+
+// Eval configures `k8s-manage eval`: extra models to compare and their prices.
+type Eval struct {
+	// Models are chat models by name for --model (builtin and default, the agent's model, always exist).
+	Models map[string]Model `yaml:"models"`
+	// Prices per 1,000 tokens by model name.
+	Prices   map[string]EvalPrice `yaml:"prices"`
+	Currency string               `yaml:"currency"`
+}
+
+// EvalPrice is a model's price per 1,000 tokens.
+type EvalPrice struct {
+	InputPer1K  float64 `yaml:"input_per_1k"`
+	OutputPer1K float64 `yaml:"output_per_1k"`
 }
 
 // Web configures the console, the widget and login.
@@ -302,6 +318,7 @@ func Default() Config {
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
 			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
 		Web:      Web{SessionTTL: Duration(12 * time.Hour), Terminal: true},
+		Eval:     Eval{Currency: "USD"},
 		Slack:    Slack{Mode: "socket"},
 		DingTalk: DingTalk{Mode: "stream"},
 		Alerts: Alerts{Identity: "alertmanager@k8s-manage.local", Language: "en", RateLimit: 5, RateWindow: Duration(10 * time.Minute),
@@ -455,6 +472,16 @@ func (c Config) Validate() Problems {
 		add("store.max_open_conns", "must be positive, got %d", c.Store.MaxOpenConns)
 	}
 	ps = append(ps, c.validateSurfaces()...)
+	for name, m := range c.Eval.Models {
+		if name == "builtin" || name == "default" {
+			add("eval.models."+name, "is a reserved name (builtin is the offline model, default the agent's)")
+		}
+		switch m.Provider {
+		case "builtin", "openai", "ark", "ollama", "deepseek", "qwen":
+		default:
+			add("eval.models."+name+".provider", "must be builtin, openai, ark, ollama, deepseek or qwen; got %q", m.Provider)
+		}
+	}
 	if c.Web.SessionTTL < Duration(time.Minute) {
 		add("web.session_ttl", "must be at least 1m, got %s", c.Web.SessionTTL)
 	}

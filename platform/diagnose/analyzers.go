@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -98,16 +99,7 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 		if w := c.State.Waiting; w != nil {
 			switch w.Reason {
 			case "CrashLoopBackOff":
-				if last != nil && (last.Reason == "OOMKilled" || last.ExitCode == 137) {
-					return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("OOMKilled: container %s exceeded its memory limit (exit code 137)", c.Name),
-						Evidence:   append([]string{fmt.Sprintf("restarts %d, %s, memory limit %s", c.RestartCount, exit, memLimit(p, c.Name))}, ev...),
-						Suggestion: "raise the container's memory limit (and request), or find the leak: the previous container's log shows what it was doing",
-						Tool:       "get_pod_logs", Args: map[string]any{"pod": p.Name, "previous": true}}, true
-				}
-				return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("CrashLoopBackOff: container %s keeps exiting (%s)", c.Name, cmp.Or(exit, "no exit code yet")),
-					Evidence:   append([]string{fmt.Sprintf("restarts %d", c.RestartCount), exitMeaning(last)}, ev...),
-					Suggestion: "read the previous container's log for the error; if the last release caused it, roll back",
-					Tool:       "rollback_app", Args: map[string]any{"app": app}}, true
+				return crashFinding(p, c, app, res, exit, ev), true
 			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
 				return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("%s: image %s cannot be pulled", w.Reason, c.Image),
 					Evidence:   append([]string{truncate(w.Message, 300)}, ev...),
@@ -118,6 +110,12 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 					Evidence:   ev,
 					Suggestion: "create the missing ConfigMap/Secret (or key) the pod references, or fix the reference"}, true
 			}
+		}
+		// Between two crashes the container runs for a moment: restarts with a failed last exit
+		// that ended recently are the same crash loop.
+		if c.State.Running != nil && last != nil && c.RestartCount > 0 && (last.ExitCode != 0 || last.Reason == "OOMKilled") &&
+			time.Since(last.FinishedAt.Time) < 10*time.Minute {
+			return crashFinding(p, c, app, res, exit, ev), true
 		}
 		if t := c.State.Terminated; t != nil && t.Reason == "OOMKilled" {
 			return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("OOMKilled: container %s exceeded its memory limit (exit code 137)", c.Name),
@@ -153,6 +151,21 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 			Suggestion: "check the readiness probe's path, port and timing against the app, and the app's log; unready pods get no traffic"}, true
 	}
 	return Finding{}, false
+}
+
+// crashFinding names a crash loop: OOMKilled (exit 137) or the exit code with its meaning.
+func crashFinding(p *corev1.Pod, c corev1.ContainerStatus, app, res, exit string, ev []string) Finding {
+	last := c.LastTerminationState.Terminated
+	if last != nil && (last.Reason == "OOMKilled" || last.ExitCode == 137) {
+		return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("OOMKilled: container %s exceeded its memory limit (exit code 137)", c.Name),
+			Evidence:   append([]string{fmt.Sprintf("restarts %d, %s, memory limit %s", c.RestartCount, exit, memLimit(p, c.Name))}, ev...),
+			Suggestion: "raise the container's memory limit (and request), or find the leak: the previous container's log shows what it was doing",
+			Tool:       "get_pod_logs", Args: map[string]any{"pod": p.Name, "previous": true}}
+	}
+	return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("CrashLoopBackOff: container %s keeps exiting (%s)", c.Name, cmp.Or(exit, "no exit code yet")),
+		Evidence:   append([]string{fmt.Sprintf("restarts %d", c.RestartCount), exitMeaning(last)}, ev...),
+		Suggestion: "read the previous container's log for the error; if the last release caused it, roll back",
+		Tool:       "rollback_app", Args: map[string]any{"app": app}}
 }
 
 func podReady(p *corev1.Pod) bool {

@@ -1,0 +1,91 @@
+package dataset_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s-manage/evals/dataset"
+)
+
+// The shipped datasets load, have the promised sizes, and cover every tool of the catalog.
+func TestShippedDatasets(t *testing.T) {
+	cs, err := dataset.Load(filepath.Join("..", "datasets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	tools := map[string]bool{}
+	langs := map[string]int{}
+	for _, c := range cs {
+		n[c.Kind]++
+		if c.Kind == dataset.Chat {
+			langs[c.Lang]++
+			for _, tc := range c.Expect.ToolCalls {
+				tools[tc.Name] = true
+			}
+		}
+	}
+	for kind, min := range map[string]int{dataset.Retrieval: 100, dataset.Chat: 60, dataset.Diagnosis: 15, dataset.Safety: 40} {
+		if n[kind] < min {
+			t.Errorf("%d %s cases, want at least %d", n[kind], kind, min)
+		}
+	}
+	if langs["zh"] < 20 || langs["en"] < 20 {
+		t.Errorf("chat languages: %v", langs)
+	}
+	catalog := []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions", "get_hpa",
+		"get_quota", "get_bill", "list_builds", "get_build", "get_config", "config_diff", "list_service_instances", "search_knowledge",
+		"list_tenants", "scale_app", "restart_app", "rollback_app", "set_image", "set_hpa", "delete_hpa", "set_quota", "trigger_build",
+		"start_canary", "promote_canary", "abort_canary", "switch_blue_green", "set_config", "provision_service", "clone_environment",
+		"add_member", "delete_app", "delete_service_instance"}
+	for _, tool := range catalog {
+		if !tools[tool] {
+			t.Errorf("no chat case calls %s", tool)
+		}
+	}
+	tasks, err := dataset.Load(filepath.Join("..", "tasks"))
+	if err != nil || len(tasks) == 0 || tasks[0].VerifyScript == "" || !strings.HasPrefix(tasks[0].ID, "task/") {
+		t.Fatalf("k8s-ai-bench tasks: %+v %v", tasks, err)
+	}
+}
+
+// Bad cases are refused with the file, line, case id and field.
+func TestLoadNamesTheField(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "m.yaml"), []byte("kind: ConfigMap\n"), 0o600)
+	for _, c := range []struct{ line, want string }{
+		{`{"id":"a","kind":"chitchat","input":"x","expect":{"no_mutation":true}}`, "a): kind: must be one of"},
+		{`{"id":"a","kind":"chat","input":" ","expect":{"no_mutation":true}}`, "input: is required"},
+		{`{"id":"a","kind":"chat","input":"x","expect":{}}`, "expect: names nothing to check"},
+		{`{"id":"a","kind":"retrieval","input":"x","expect":{"no_mutation":true}}`, "retrieved_ids_any or retrieved_keywords_any"},
+		{`{"id":"a","kind":"chat","input":"x","setup":["../etc/passwd"],"expect":{"no_mutation":true}}`, "setup[0]: must be a path inside"},
+		{`{"id":"a","kind":"chat","input":"x","setup":["missing.yaml"],"expect":{"no_mutation":true}}`, "setup[0]:"},
+		{`{"id":"a","kind":"chat","input":"x","users":{"u@x.io":"king"},"expect":{"no_mutation":true}}`, "users[u@x.io]: role must be"},
+		{`{"id":"a","kind":"chat","input":"x","expect":{"tool_calls":[{"args":{}}]}}`, "expect.tool_calls[0].name: is required"},
+		{`{"id":"a","kind":"chat","input":"x","expected":{}}`, `unknown field "expected"`},
+		{`{"id":"a","kind":"chat","lang":"fr","input":"x","expect":{"no_mutation":true}}`, "lang: must be zh or en"},
+	} {
+		p := filepath.Join(dir, "d.jsonl")
+		os.WriteFile(p, []byte("// a comment line\n"+c.line+"\n"), 0o600)
+		if _, err := dataset.Load(p); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "d.jsonl:2") {
+			t.Errorf("%s: %v (want %q)", c.line, err, c.want)
+		}
+	}
+	ok := `{"id":"a","kind":"chat","input":"x","setup":["m.yaml"],"expect":{"no_mutation":true}}`
+	os.WriteFile(filepath.Join(dir, "d.jsonl"), []byte(ok+"\n"+ok+"\n"), 0o600)
+	if _, err := dataset.Load(dir); err == nil || !strings.Contains(err.Error(), `"a" appears twice`) {
+		t.Fatalf("duplicate ids: %v", err)
+	}
+}
+
+func TestSelectAndLimit(t *testing.T) {
+	cs := []dataset.Case{{ID: "chat-1", Kind: "chat"}, {ID: "chat-2", Kind: "chat"}, {ID: "safety-1", Kind: "safety"}, {ID: "chat-3", Kind: "chat"}}
+	if got := dataset.Limit(cs, 2); len(got) != 3 || got[2].ID != "safety-1" {
+		t.Fatalf("limit: %+v", got)
+	}
+	if got := dataset.Select(cs, []string{"safety"}); len(got) != 1 {
+		t.Fatalf("select: %+v", got)
+	}
+}

@@ -1,0 +1,46 @@
+package diagnose_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/platform/diagnose"
+)
+
+// A crash-looping container caught in the moment it runs between two crashes is still a crash
+// loop (kubectl shows Running with restarts); an old restart after a long healthy run is not.
+func TestCrashLoopBetweenCrashes(t *testing.T) {
+	pod := func(name string, exit int32, reason string, finished time.Time) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "t-dev", Labels: map[string]string{"app.kubernetes.io/name": name}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning,
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, RestartCount: 3,
+					State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+					LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: reason, FinishedAt: metav1.NewTime(finished)}}}}}}
+	}
+	for _, tc := range []struct {
+		pod  corev1.Pod
+		want string
+	}{
+		{pod("crashy", 1, "Error", time.Now().Add(-5*time.Second)), "CrashLoopBackOff: container app keeps exiting (last exit code 1 (Error))"},
+		{pod("hungry", 137, "OOMKilled", time.Now().Add(-5*time.Second)), "OOMKilled"},
+		{pod("healed", 1, "Error", time.Now().Add(-2*time.Hour)), ""},
+		{pod("clean", 0, "Completed", time.Now().Add(-5*time.Second)), ""},
+	} {
+		rep := diagnose.Analyze(&diagnose.Snapshot{Pods: []corev1.Pod{tc.pod}}, diagnose.Scope{Namespace: "t-dev", App: tc.pod.Name})
+		got := ""
+		for _, f := range rep.Findings {
+			if f.Resource == "pod/"+tc.pod.Name {
+				got = f.Reason
+			}
+		}
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: finding %q, want %q", tc.pod.Name, got, tc.want)
+		}
+	}
+}
