@@ -126,6 +126,7 @@ func (s *Surface) terminal(w http.ResponseWriter, r *http.Request) {
 		return len(p), nil
 	})
 	began := time.Now()
+	s.opts.Agent.RecordSession(ctx, req.User, req.Tenant, req.Env, "web_terminal", req.Pod+"/"+req.Container, "opened", 0)
 	err = s.opts.Terminal.Open(ctx, req, inR, out, resize)
 	exit := map[string]string{"type": "exit"}
 	outcome := "ok"
@@ -134,7 +135,7 @@ func (s *Surface) terminal(w http.ResponseWriter, r *http.Request) {
 		outcome = "error: " + err.Error()
 		s.opts.Log.Info("terminal ended with an error", "user", req.User, "pod", req.Pod, "err", err)
 	}
-	s.opts.Agent.RecordSession(ctx, req.User, req.Tenant, req.Env, "web_terminal", req.Pod+"/"+req.Container, outcome, time.Since(began))
+	s.opts.Agent.RecordSession(ctx, req.User, req.Tenant, req.Env, "web_terminal", req.Pod+"/"+req.Container, outcome, time.Since(began)) // closed
 	b, _ := json.Marshal(exit)
 	_ = write(websocket.TextMessage, b)
 	_ = write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))

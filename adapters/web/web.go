@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -253,12 +254,17 @@ func (s *Surface) conversations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Surface) conversation(w http.ResponseWriter, r *http.Request) {
-	ms, err := s.opts.Agent.History(r.Context(), user(r), chi.URLParam(r, "id"))
+	id, err := url.PathUnescape(chi.URLParam(r, "id")) // ids hold ":" (web:…), which clients escape
+	if err != nil {
+		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "id", Message: "is not a valid path segment"})
+		return
+	}
+	ms, err := s.opts.Agent.History(r.Context(), user(r), id)
 	if err != nil {
 		httpserver.WriteError(w, r, http.StatusNotFound, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"id": chi.URLParam(r, "id"), "messages": ms})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "messages": ms})
 }
 
 func (s *Surface) approvals(w http.ResponseWriter, r *http.Request) {

@@ -29,12 +29,13 @@ import (
 )
 
 // consoleWorld is a served k8s-manage (the real binary, console embedded) on the sandbox with a
-// tenant, an nginx app, the docs ingested, and a developer and an operator with passwords.
+// tenant, an nginx app, the docs ingested, and a developer, an operator and an admin with passwords.
 type consoleWorld struct {
-	env                *sandboxtest.Env
-	addr, tenant, ns   string
-	dev, ops, password string
-	dbPath             string
+	env              *sandboxtest.Env
+	addr, tenant, ns string
+	dev, ops, admin  string
+	password         string
+	dbPath           string
 }
 
 func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
@@ -45,7 +46,7 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	env := sandboxtest.Start(t)
 	dir := t.TempDir()
 	w := &consoleWorld{env: env, tenant: sandboxtest.Name("web"), dev: platformtest.Email("dev"), ops: platformtest.Email("ops"),
-		password: "console e2e passphrase 7"}
+		admin: platformtest.Email("admin"), password: "console e2e passphrase 7"}
 	w.ns = tenant.Namespace(w.tenant, "dev")
 	w.dbPath = filepath.Join(dir, "s.db")
 	cfgPath := filepath.Join(dir, "k8s-manage.yaml")
@@ -55,7 +56,8 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	runCmd(t, "--config", cfgPath, "tenant", "create", w.tenant, "--env", "dev", "--member", w.dev+"=developer", "--member", w.ops+"=operator")
+	runCmd(t, "--config", cfgPath, "tenant", "create", w.tenant, "--env", "dev", "--member", w.dev+"=developer", "--member", w.ops+"=operator",
+		"--member", w.admin+"=admin")
 	t.Cleanup(func() { env.DeleteNamespace(w.ns) })
 	kc, err := kube.New(env.Admin)
 	if err != nil {
@@ -68,7 +70,7 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	runCmd(t, "--config", cfgPath, "ingest")
 	pwFile := filepath.Join(dir, "pw")
 	os.WriteFile(pwFile, []byte(w.password+"\n"), 0o600)
-	for _, u := range []string{w.dev, w.ops} {
+	for _, u := range []string{w.dev, w.ops, w.admin} {
 		runCmd(t, "--config", cfgPath, "user", "set-password", "--user", u, "--password-file", pwFile)
 	}
 	_, w.addr, _ = serveWith(t, cfgPath)
@@ -99,12 +101,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	defer page.Close()
 	w := newConsoleWorld(t, "  allowed_origins: ["+page.URL+"]")
 	target.Store(&[2]string{w.addr, w.tenant})
+	pods, err := w.env.Client.CoreV1().Pods(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=nginx"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("no nginx pod: %v", err)
+	}
+	execPod := pods.Items[0].Name
+	if err := w.env.Sandbox.AllowExec(context.Background(), w.ns, execPod, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
 	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "web", "e2e", "artifacts", t.Name()))
 	os.RemoveAll(artifacts)
 	cmd := exec.Command("node", "e2e/console.e2e.mjs")
 	cmd.Dir = filepath.Join("..", "..", "web")
 	cmd.Env = append(os.Environ(), "BASE_URL=http://"+w.addr, "ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "TENANT="+w.tenant,
-		"DEV_EMAIL="+w.dev, "DEV_PASSWORD="+w.password, "OPS_EMAIL="+w.ops, "OPS_PASSWORD="+w.password, "WIDGET_PAGE="+page.URL)
+		"DEV_EMAIL="+w.dev, "DEV_PASSWORD="+w.password, "OPS_EMAIL="+w.ops, "OPS_PASSWORD="+w.password, "WIDGET_PAGE="+page.URL,
+		"ADMIN_EMAIL="+w.admin, "ADMIN_PASSWORD="+w.password, "EXEC_POD="+execPod)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -116,7 +127,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("nginx after the approval: %v %v", d.Spec.Replicas, err)
 	}
-	for _, f := range []string{"01-howto-cited.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-widget.png"} {
+	for _, f := range []string{"01-howto-cited.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-terminal.png",
+		"06-audit.png", "07-widget.png"} {
 		if st, err := os.Stat(filepath.Join(artifacts, f)); err != nil || st.Size() < 5000 {
 			t.Fatalf("screenshot %s missing or empty: %v", f, err)
 		}

@@ -157,11 +157,12 @@ func TestEvalComparesOpenAICompatibleModel(t *testing.T) {
 	os.WriteFile(ds, []byte(`{"id":"status-nginx","kind":"chat","lang":"en","user":"dev-a@example.com","input":"status of nginx","expect":{"tool_calls":[{"name":"get_app_status","args":{"app":"nginx"}}],"approval_required":false}}`+"\n"), 0o600)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"--config", cfg, "eval", "--dataset", ds, "--model", "builtin", "--model", "fake", "--out", out}, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"--config", cfg, "eval", "--dataset", ds, "--model", "builtin", "--model", "fake", "--repeat", "2",
+		"--out", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, tail(stderr.String(), 2000))
 	}
 	s := readSummary(t, out)
-	if len(s.Models) != 2 || s.ByModel["builtin"].Passed != 1 || s.ByModel["fake"].Passed != 1 {
+	if len(s.Models) != 2 || s.Cases != 4 || s.ByModel["builtin"].Passed != 2 || s.ByModel["fake"].Passed != 2 {
 		t.Fatalf("summary: %+v", s)
 	}
 	if s.ByModel["fake"].TokensIn == 0 || fake.requests.Load() < 2 {

@@ -69,6 +69,11 @@ try {
   await page.click(`.card[data-approval="${id}"] button.primary`);
   await page.waitForSelector(`.card[data-approval="${id}"] .error`);
 
+  step("history lists the conversation with both messages");
+  await page.click('nav a[data-view="history"]');
+  await page.click("main table td a");
+  await page.waitForSelector('.msg.user:has-text("scale nginx to 3 replicas")');
+
   step("log out, log in as the operator, approve it in the inbox");
   await page.click('header button:has-text("Log out")');
   await page.waitForSelector('input[name="password"]');
@@ -87,6 +92,26 @@ try {
   step("the audit tab is for admins only");
   if (await page.$('nav a[data-view="audit"]')) throw new Error("an operator sees the audit tab");
 
+  step("the terminal: a shell in the nginx pod through pods/exec, typed into xterm");
+  await page.click('nav a[data-view="terminal"]');
+  await page.fill('input[name="pod"]', env("EXEC_POD"));
+  await page.click('button:has-text("Open terminal")');
+  await page.waitForSelector(".xterm-screen");
+  await page.waitForSelector('span.meta:has-text("connected to")');
+  await page.click(".xterm-screen");
+  await page.keyboard.type("echo xterm-$((20+22))\n");
+  await page.waitForFunction(() => document.querySelector(".xterm-rows")?.textContent?.includes("xterm-42"));
+  await page.screenshot({ path: `${artifacts}/05-terminal.png`, fullPage: true });
+
+  step("an admin sees the audit log with the approved change and the terminal session");
+  await page.click('header button:has-text("Log out")');
+  await page.waitForSelector('input[name="password"]');
+  await login(env("ADMIN_EMAIL"), env("ADMIN_PASSWORD"));
+  await page.click('nav a[data-view="audit"]');
+  await page.waitForSelector('main table td:has-text("scale_app")');
+  await page.waitForSelector('main table td:has-text("web_terminal")');
+  await page.screenshot({ path: `${artifacts}/06-audit.png`, fullPage: true });
+
   step("the widget on another origin: log in, ask, get the cited answer");
   const wpage = await ctx.newPage();
   wpage.setDefaultTimeout(60_000);
@@ -99,7 +124,7 @@ try {
   await wpage.fill('#k8s-manage-widget >> input[name="message"]', "怎么做金丝雀发布？");
   await wpage.press('#k8s-manage-widget >> input[name="message"]', "Enter");
   await wpage.waitForSelector("#k8s-manage-widget >> .chip");
-  await wpage.screenshot({ path: `${artifacts}/05-widget.png` });
+  await wpage.screenshot({ path: `${artifacts}/07-widget.png` });
 
   if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
   console.log("ok");

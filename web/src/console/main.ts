@@ -239,8 +239,10 @@ async function renderHistory(main: HTMLElement) {
       const a = el("a", { href: "#" }, c.title || c.id);
       a.addEventListener("click", async (ev) => {
         ev.preventDefault();
-        const h = await api.req<{ messages: { role: string; content: string }[] }>("GET", `/api/v1/conversations/${encodeURIComponent(c.id)}`);
-        list.replaceChildren(...h.messages.map((m) => el("div", { class: `msg ${m.role === "user" ? "user" : "bot"}` }, m.content)));
+        try {
+          const h = await api.req<{ messages: { role: string; content: string }[] }>("GET", `/api/v1/conversations/${encodeURIComponent(c.id)}`);
+          list.replaceChildren(...h.messages.map((m) => el("div", { class: `msg ${m.role === "user" ? "user" : "bot"}` }, m.content)));
+        } catch (e) { list.append(el("p", { class: "error" }, String(e))); }
       });
       table.append(el("tr", {}, el("td", {}, a), el("td", {}, c.surface), el("td", {}, c.tenant)));
     }
