@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 )
 
@@ -51,3 +52,20 @@ func Truncate(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// Events yields before, then the events of ch until it closes: a surface that has already read
+// the first event of a turn (a decision) renders it with the rest.
+func Events(ch <-chan Event, before ...Event) iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		for _, e := range before {
+			if !yield(e) {
+				return
+			}
+		}
+		for e := range ch {
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}

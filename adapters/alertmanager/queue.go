@@ -93,20 +93,20 @@ func (q *Queue) Enqueue(ctx context.Context, w *Webhook) (added, dups int, err e
 // two workers never take the same item.
 func (q *Queue) Claim(ctx context.Context, n int, lease time.Duration) ([]Item, error) {
 	now := q.now()
-	rows, err := q.db.QueryContext(ctx, `SELECT id, state, claimed_at FROM alert_queue
+	rows, err := q.db.QueryContext(ctx, `SELECT `+itemColumns+`, claimed_at FROM alert_queue
 		WHERE (state = ? AND next_at <= ?) OR (state = ? AND claimed_at < ?) ORDER BY received_at, id LIMIT ?`,
 		Queued, now.UnixMilli(), Working, now.Add(-lease).UnixMilli(), n)
 	if err != nil {
 		return nil, fmt.Errorf("claim alerts: %w", err)
 	}
 	type cand struct {
-		id, state string
-		claimed   int64
+		it      Item
+		claimed int64
 	}
 	var cs []cand
 	for rows.Next() {
 		var c cand
-		if err := rows.Scan(&c.id, &c.state, &c.claimed); err != nil {
+		if err := scanItem(rows, &c.it, &c.claimed); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -120,38 +120,33 @@ func (q *Queue) Claim(ctx context.Context, n int, lease time.Duration) ([]Item, 
 	for _, c := range cs {
 		// The claim is conditional on the state and claim time read above.
 		res, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, claimed_at = ?, attempts = attempts + 1
-			WHERE id = ? AND state = ? AND claimed_at = ?`, Working, now.UnixMilli(), c.id, c.state, c.claimed)
+			WHERE id = ? AND state = ? AND claimed_at = ?`, Working, now.UnixMilli(), c.it.ID, c.it.State, c.claimed)
 		if err != nil {
-			return out, fmt.Errorf("claim alert %s: %w", c.id, err)
+			return out, fmt.Errorf("claim alert %s: %w", c.it.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			continue
 		}
-		it, err := q.Get(ctx, c.id)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, *it)
+		c.it.State = Working
+		c.it.Attempts++
+		out = append(out, c.it)
 	}
 	return out, nil
 }
 
-// Get reads one item.
-func (q *Queue) Get(ctx context.Context, id string) (*Item, error) {
-	var it Item
+const itemColumns = `id, group_key, fingerprint, status, receiver, labels, annotations, starts_at, state, attempts, outcome`
+
+// scanItem reads itemColumns (and any extra columns into extra).
+func scanItem(row interface{ Scan(...any) error }, it *Item, extra ...any) error {
 	var lb, ab string
-	err := q.db.QueryRowContext(ctx, `SELECT id, group_key, fingerprint, status, receiver, labels, annotations, starts_at, state,
-		attempts, outcome FROM alert_queue WHERE id = ?`, id).Scan(&it.ID, &it.GroupKey, &it.Fingerprint, &it.Status, &it.Receiver,
-		&lb, &ab, &it.StartsAt, &it.State, &it.Attempts, &it.Outcome)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("alert %s: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
+	dest := append([]any{&it.ID, &it.GroupKey, &it.Fingerprint, &it.Status, &it.Receiver, &lb, &ab, &it.StartsAt, &it.State,
+		&it.Attempts, &it.Outcome}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return err
 	}
 	_ = json.Unmarshal([]byte(lb), &it.Labels)
 	_ = json.Unmarshal([]byte(ab), &it.Annotations)
-	return &it, nil
+	return nil
 }
 
 // Finish moves a working item to a final state with its outcome.

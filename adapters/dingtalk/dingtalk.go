@@ -226,11 +226,11 @@ func (b *Bot) onMessage(ctx context.Context, m chatbot.BotCallbackDataModel) {
 
 // render sends a turn's answer: DingTalk messages cannot be edited, so the steps and the answer go
 // in one Markdown message at the end, and each approval request as its own message (and card).
-func (b *Bot) render(ctx context.Context, c convo, events <-chan agent.Event) {
+func (b *Bot) render(ctx context.Context, c convo, events <-chan agent.Event, before ...agent.Event) {
 	var steps []string
 	var text strings.Builder
 	final := ""
-	for e := range events {
+	for e := range agent.Events(events, before...) {
 		switch e.Type {
 		case agent.EventTextDelta:
 			text.WriteString(e.Text)
@@ -329,17 +329,9 @@ func (b *Bot) onCard(ctx context.Context, r *card.CardRequest) *card.CardRespons
 		if ok && first.Approval != nil && first.Approval.Status != approval.Approved {
 			status = "❌ " + first.Text
 		}
-		rest := make(chan agent.Event, 64)
-		go func() {
-			defer close(rest)
-			if ok {
-				rest <- first
-			}
-			for e := range events {
-				rest <- e
-			}
-		}()
-		go b.render(context.WithoutCancel(ctx), c, rest)
+		if ok {
+			go b.render(context.WithoutCancel(ctx), c, events, first)
+		}
 	}
 	return &card.CardResponse{CardUpdateOptions: &card.CardUpdateOptions{UpdateCardDataByKey: true},
 		CardData: &card.CardDataDto{CardParamMap: map[string]string{"status": status, "decided": "true"}}}

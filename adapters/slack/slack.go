@@ -227,7 +227,7 @@ func (b *Bot) say(ctx context.Context, channel, thread, text string) {
 
 // render streams a turn's events into the thread: one answer message edited in place (at most
 // every UpdateEvery), tool steps listed above the text, and a Block Kit message per approval.
-func (b *Bot) render(ctx context.Context, channel, thread string, events <-chan agent.Event) {
+func (b *Bot) render(ctx context.Context, channel, thread string, events <-chan agent.Event, before ...agent.Event) {
 	var (
 		ts        string
 		steps     []string
@@ -264,7 +264,7 @@ func (b *Bot) render(ctx context.Context, channel, thread string, events <-chan 
 			b.o.Log.Error("slack update", "channel", channel, "err", err)
 		}
 	}
-	for e := range events {
+	for e := range agent.Events(events, before...) {
 		switch e.Type {
 		case agent.EventTextDelta:
 			text.WriteString(e.Text)
@@ -386,17 +386,10 @@ func (b *Bot) decide(ctx context.Context, channel, thread, slackUser, email, id 
 			b.o.Log.Error("slack update approval", "approval", id, "err", err)
 		}
 	}
-	rest := make(chan agent.Event, 64)
-	go func() {
-		defer close(rest)
-		if ok {
-			rest <- first
-		}
-		for e := range events {
-			rest <- e
-		}
-	}()
-	b.render(ctx, channel, thread, rest)
+	if !ok {
+		return
+	}
+	b.render(ctx, channel, thread, events, first)
 }
 
 func (b *Bot) ephemeral(ctx context.Context, channel, user, text string) {

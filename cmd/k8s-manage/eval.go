@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 	"k8s-manage/hack/sandbox"
 	"k8s-manage/internal/config"
 	"k8s-manage/knowledge"
-	"k8s-manage/knowledge/split"
 )
 
 type evalFlags struct {
@@ -81,7 +81,7 @@ func runEval(ctx context.Context, cfg config.Config, f evalFlags, stdout, stderr
 		return fmt.Errorf("--repeat must be at least 1, got %d", f.repeat)
 	}
 	for _, k := range f.kinds {
-		if !strings.Contains(strings.Join(dataset.Kinds, ","), k) {
+		if !slices.Contains(dataset.Kinds, k) {
 			return fmt.Errorf("--kind %q: must be one of %s", k, strings.Join(dataset.Kinds, ", "))
 		}
 	}
@@ -140,10 +140,10 @@ func runEval(ctx context.Context, cfg config.Config, f evalFlags, stdout, stderr
 	}
 	wo := world.Options{Kube: a.kube, Tenants: a.tenants, Fixture: fixture, Out: stderr,
 		Runbook: func(ctx context.Context, tenant, name, md string) error {
-			source := "runbook:" + tenant + "/" + name + ".md"
+			source := runbookSource(tenant, name+".md")
 			var chunks []knowledge.Chunk
 			if md != "" {
-				cs, err := split.Markdown(md, split.Options{IDPrefix: "runbook/" + tenant + "/" + name + "/", Source: source, Kind: "runbook", Tenant: tenant})
+				cs, err := runbookChunks(tenant, name+".md", md)
 				if err != nil {
 					return err
 				}

@@ -153,6 +153,16 @@ func ingestDocs(ctx context.Context, cfg config.Config, rebuild bool, out, progr
 	})
 }
 
+// runbookSource is the knowledge source of a tenant's runbook file.
+func runbookSource(tenant, file string) string { return "runbook:" + tenant + "/" + file }
+
+// runbookChunks splits a tenant's runbook (file name and Markdown) into private chunks.
+func runbookChunks(tenant, file, markdown string) ([]knowledge.Chunk, error) {
+	base := strings.TrimSuffix(file, filepath.Ext(file))
+	return split.Markdown(markdown, split.Options{IDPrefix: "runbook/" + tenant + "/" + base + "/",
+		Source: runbookSource(tenant, file), Kind: "runbook", Tenant: tenant})
+}
+
 func newIngestCmd(g *globalFlags) *cobra.Command {
 	var rebuild bool
 	cmd := &cobra.Command{
@@ -200,9 +210,7 @@ func newRunbookCmd(g *globalFlags) *cobra.Command {
 			var chunks []knowledge.Chunk
 			sources := map[string]bool{}
 			for _, f := range files {
-				base := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-				source := "runbook:" + tenant + "/" + filepath.Base(f)
-				sources[source] = true
+				sources[runbookSource(tenant, filepath.Base(f))] = true
 				if remove {
 					continue
 				}
@@ -210,8 +218,7 @@ func newRunbookCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cs, err := split.Markdown(string(data), split.Options{IDPrefix: "runbook/" + tenant + "/" + base + "/",
-					Source: source, Kind: "runbook", Tenant: tenant})
+				cs, err := runbookChunks(tenant, filepath.Base(f), string(data))
 				if err != nil {
 					return err
 				}

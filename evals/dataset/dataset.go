@@ -259,8 +259,8 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// Filter keeps the cases whose kind is in kinds (all when empty), sorted by id within the
-// original order of kinds.
+// Filter keeps the cases whose kind is in kinds (all when empty), grouped in the order of Kinds
+// (file order within a kind).
 func Filter(cs []Case, kinds []string) []Case {
 	if len(kinds) == 0 {
 		return cs
