@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/diff"
@@ -137,9 +138,21 @@ func (s *Service) Set(ctx context.Context, t apps.Target, app string, spec Spec,
 	case err != nil:
 		return nil, perr.FromAPI(err, "get autoscaler "+ns+"/"+app)
 	default:
-		next := live.DeepCopy()
-		next.Spec = want.Spec
-		res, err := hpas.Update(ctx, next, metav1.UpdateOptions{DryRun: dry})
+		// The HPA controller writes the object's status all the time: retry on conflicts with a
+		// fresh copy, as Deployment updates do.
+		var res *autoscalingv2.HorizontalPodAutoscaler
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			next := live.DeepCopy()
+			next.Spec = want.Spec
+			var err error
+			res, err = hpas.Update(ctx, next, metav1.UpdateOptions{DryRun: dry})
+			if apierrors.IsConflict(err) {
+				if fresh, gerr := hpas.Get(ctx, app, metav1.GetOptions{}); gerr == nil {
+					live = fresh
+				}
+			}
+			return err
+		})
 		if err != nil {
 			return nil, perr.FromAPI(err, "update autoscaler "+ns+"/"+app)
 		}
