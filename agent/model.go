@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -126,14 +127,51 @@ func (r *resilient) Stream(ctx context.Context, in []*schema.Message, opts ...mo
 		if err := backoff(ctx, try, &delay); err != nil {
 			return nil, err
 		}
+		start := time.Now()
 		sr, err := r.m.Stream(ctx, in, opts...)
 		if err == nil {
-			return sr, nil
+			return r.observe(sr, start), nil
 		}
+		r.latency.WithLabelValues(r.o.Provider, "error").Observe(time.Since(start).Seconds())
 		last = err
 		if !Retryable(err) {
 			break
 		}
 	}
 	return nil, fmt.Errorf("model %s: %w", r.o.Provider, last)
+}
+
+// observe passes a stream through, recording its latency (to the last chunk) and token usage
+// (the last usage a chunk reports) as Generate does.
+func (r *resilient) observe(sr *schema.StreamReader[*schema.Message], start time.Time) *schema.StreamReader[*schema.Message] {
+	out, w := schema.Pipe[*schema.Message](16)
+	go func() {
+		defer sr.Close()
+		defer w.Close()
+		outcome := "ok"
+		var usage *schema.TokenUsage
+		for {
+			m, err := sr.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				outcome = "error"
+				w.Send(nil, err)
+				break
+			}
+			if m != nil && m.ResponseMeta != nil && m.ResponseMeta.Usage != nil {
+				usage = m.ResponseMeta.Usage
+			}
+			if closed := w.Send(m, nil); closed {
+				break
+			}
+		}
+		r.latency.WithLabelValues(r.o.Provider, outcome).Observe(time.Since(start).Seconds())
+		if usage != nil {
+			r.tokens.WithLabelValues(r.o.Provider, "prompt").Add(float64(usage.PromptTokens))
+			r.tokens.WithLabelValues(r.o.Provider, "completion").Add(float64(usage.CompletionTokens))
+		}
+	}()
+	return out
 }

@@ -6,11 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudwego/eino/compose"
 
 	"k8s-manage/internal/store"
+	"k8s-manage/internal/textutil"
 )
 
 // Sealer encrypts checkpoint data at rest (platform/config.Keyring satisfies it). Paused turns hold the
@@ -100,21 +102,37 @@ type Message struct {
 
 type conversations struct{ db *store.Store }
 
-// ensure returns the conversation of a surface thread, creating it.
+// ensure returns the conversation of a surface thread, creating it for t.User. A conversation
+// belongs to the user who created it: anyone else gets ErrNotFound, and nothing of it is read
+// or changed (the conditional upsert leaves another owner's row as it is).
 func (c conversations) ensure(ctx context.Context, t Turn) (Conversation, error) {
 	now := time.Now().UnixMilli()
 	id := t.Surface + ":" + t.Thread
-	title := []rune(t.Text)
-	if len(title) > 60 {
-		title = title[:60]
-	}
+	title := textutil.Truncate(t.Text, 120)
 	_, err := c.db.ExecContext(ctx, `INSERT INTO conversations (id, surface, thread, user_email, tenant, env, title, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, tenant = excluded.tenant, env = excluded.env`,
-		id, t.Surface, t.Thread, t.User, t.Tenant, t.Env, string(title), now, now)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, tenant = excluded.tenant, env = excluded.env
+		WHERE conversations.user_email = excluded.user_email`,
+		id, t.Surface, t.Thread, t.User, t.Tenant, t.Env, title, now, now)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("conversation: %w", err)
 	}
-	return Conversation{ID: id, Surface: t.Surface, Thread: t.Thread, User: t.User, Tenant: t.Tenant, Env: t.Env}, nil
+	return c.owned(ctx, id, t.User)
+}
+
+// owned loads a conversation if user owns it; otherwise ErrNotFound (whether it exists or not).
+func (c conversations) owned(ctx context.Context, id, user string) (Conversation, error) {
+	var cv Conversation
+	var at int64
+	err := c.db.QueryRowContext(ctx, `SELECT id, surface, thread, user_email, tenant, env, title, updated_at FROM conversations WHERE id = ?`, id).
+		Scan(&cv.ID, &cv.Surface, &cv.Thread, &cv.User, &cv.Tenant, &cv.Env, &cv.Title, &at)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !strings.EqualFold(cv.User, user)) {
+		return Conversation{}, refuse(ErrNotFound, fmt.Errorf("conversation %s not found", id))
+	}
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	cv.UpdatedAt = time.UnixMilli(at)
+	return cv, nil
 }
 
 func (c conversations) append(ctx context.Context, convID, role, content string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"k8s-manage/internal/textutil"
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/tenant"
 )
@@ -27,8 +28,17 @@ func (d Deps) diagnose(ctx context.Context, c Call, app, pod string) (any, error
 			continue
 		}
 		if out, err := d.logs(ctx, c, &logArgs{Pod: name, Previous: true, TailLines: 20}); err == nil {
-			f.Evidence = append(f.Evidence, "previous container log (tail): "+out.(map[string]any)["log"].(string))
+			body, _ := textutil.Unquote("log", out.(map[string]any)["log"].(string))
+			f.Evidence = append(f.Evidence, "previous container log (tail):\n"+body)
 			logs++
+		}
+	}
+	// Evidence quotes the cluster (event messages, logs, container messages): data for the
+	// model, each item in its own block, capped.
+	for i := range rep.Findings {
+		for j, e := range rep.Findings[i].Evidence {
+			e, _ = textutil.CapTail(Redact(e), maxEvidenceBytes)
+			rep.Findings[i].Evidence[j] = textutil.Quote("evidence", e)
 		}
 	}
 	return rep, nil

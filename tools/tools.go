@@ -11,11 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/cloudwego/eino/components/tool"
-	"github.com/cloudwego/eino/components/tool/utils"
 	"github.com/cloudwego/eino/schema"
 
 	"k8s-manage/platform/perr"
@@ -50,12 +48,14 @@ func (r Risk) String() string {
 // NeedsApproval says whether calls wait for a human decision.
 func (r Risk) NeedsApproval() bool { return r == Mutating || r == Destructive }
 
-// Caller is the person a turn is for, with the conversation's defaults.
+// Caller is the person a turn is for, resolved once at the turn's entry: Role is their role in
+// Tenant (empty when the conversation has no tenant). A call may name another tenant or
+// environment; the registry authorizes that one again before the tool runs.
 type Caller struct {
-	User string // platform user e-mail
-	// Tenant and Env are the conversation's defaults; a call may name others.
+	User   string // platform user e-mail
 	Tenant string
 	Env    string
+	Role   tenant.Role
 }
 
 // Spec describes a tool.
@@ -71,8 +71,8 @@ type Spec struct {
 
 // Target is embedded in every tool's arguments: where the call acts.
 type Target struct {
-	Tenant string `json:"tenant,omitempty" jsonschema:"description=tenant (team); defaults to the conversation's tenant"`
-	Env    string `json:"env,omitempty" jsonschema:"description=environment such as dev, test or prod; defaults to the conversation's environment"`
+	Tenant string `json:"tenant,omitempty" desc:"tenant (team) to act in; default: the conversation's tenant"`
+	Env    string `json:"env,omitempty" desc:"environment, e.g. dev, test or prod; default: the conversation's environment"`
 }
 
 func (t *Target) target() *Target { return t }
@@ -88,67 +88,27 @@ type Call struct {
 	Role      tenant.Role
 }
 
-// Roles looks up a user's role in a tenant (tenant.Service.RoleOf).
-type Roles interface {
-	RoleOf(ctx context.Context, tenant, email string) (tenant.Role, bool, error)
+// Authorizer resolves a person's role in a tenant environment (tenant.Service.Authorize): a
+// non-member gets a Forbidden error naming the tenant, an unknown environment an Invalid "env".
+type Authorizer interface {
+	Authorize(ctx context.Context, tenant, env, email string) (tenant.Access, error)
 }
 
-// Tool is one catalog entry.
-type Tool struct {
-	spec Spec
-	// run executes the call; dryRun previews it (mutating tools only). It returns a value that
-	// is rendered as JSON for the model.
-	run    func(ctx context.Context, c Call, args json.RawMessage, dryRun bool) (any, error)
-	params func() (*schema.ToolInfo, error)
-}
-
-// Spec returns the tool's description.
-func (t *Tool) Spec() Spec { return t.spec }
-
-// Info is the tool's schema for models.
-func (t *Tool) Info() (*schema.ToolInfo, error) { return t.params() }
-
-var snake = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-
-// define builds a tool whose arguments are the JSON of In (which embeds Target).
-func define[In any, PIn interface {
-	*In
-	targeted
-}](spec Spec, run func(ctx context.Context, c Call, in PIn, dryRun bool) (any, error)) *Tool {
-	if !snake.MatchString(spec.Name) {
-		panic("tool name must be snake_case: " + spec.Name) // programming error in the catalog
-	}
-	return &Tool{
-		spec: spec,
-		params: func() (*schema.ToolInfo, error) {
-			t, err := utils.InferTool(spec.Name, spec.Desc, func(context.Context, In) (string, error) { return "", nil })
-			if err != nil {
-				return nil, err
-			}
-			return t.Info(context.Background())
-		},
-		run: func(ctx context.Context, c Call, raw json.RawMessage, dryRun bool) (any, error) {
-			var in PIn = new(In)
-			dec := json.NewDecoder(strings.NewReader(string(raw)))
-			dec.DisallowUnknownFields()
-			if len(strings.TrimSpace(string(raw))) > 0 {
-				if err := dec.Decode(in); err != nil {
-					return nil, perr.Invalidf("arguments", "%s: %v", spec.Name, err)
-				}
-			}
-			return run(ctx, c, in, dryRun)
-		},
-	}
-}
+// Platform errors the agent matches with errors.Is (it does not import the platform).
+var (
+	ErrForbidden = perr.ErrForbidden
+	ErrInvalid   = perr.ErrInvalid
+)
 
 // ErrNotAvailable marks tools whose platform part is not built yet.
 var ErrNotAvailable = errors.New("not available yet")
 
 // Registry is the catalog, built in cmd.
 type Registry struct {
-	tools []*Tool
-	byID  map[string]*Tool
-	roles Roles
+	tools     []*Tool
+	byID      map[string]*Tool
+	authz     Authorizer
+	maxResult int
 }
 
 // Tools lists every catalog entry.
@@ -157,35 +117,37 @@ func (r *Registry) Tools() []*Tool { return r.tools }
 // Get returns a tool by name.
 func (r *Registry) Get(name string) (*Tool, bool) { t, ok := r.byID[name]; return t, ok }
 
-// resolve applies defaults and checks the caller's role in the target tenant.
+// resolve applies defaults, validates the arguments against the tool's schema, and authorizes
+// the caller in the tenant and environment the call acts in. Every call that names a tenant
+// (the conversation's or its own) needs membership there, read-only and tenant-free tools too:
+// search_knowledge with another tenant's name must not reach that tenant's runbooks.
 func (r *Registry) resolve(ctx context.Context, t *Tool, c Caller, raw json.RawMessage) (Call, error) {
 	var tg Target
 	if len(strings.TrimSpace(string(raw))) > 0 {
 		if err := json.Unmarshal(raw, &tg); err != nil {
-			return Call{}, perr.Invalidf("arguments", "%s: arguments must be a JSON object: %v", t.spec.Name, err)
+			return Call{}, argError(t.spec.Name, err)
 		}
 	}
-	call := Call{Caller: c, Tenant: cmp.Or(tg.Tenant, c.Tenant), Env: cmp.Or(tg.Env, c.Env, "dev")}
+	call := Call{Caller: c, Tenant: cmp.Or(strings.TrimSpace(tg.Tenant), c.Tenant), Env: cmp.Or(strings.TrimSpace(tg.Env), c.Env, "dev")}
 	if t.spec.Unavailable != "" {
 		return call, fmt.Errorf("%s is %w: %s", t.spec.Name, ErrNotAvailable, t.spec.Unavailable)
 	}
-	if t.spec.Role == "" { // tenant-independent tools (list_tenants, search_knowledge)
-		return call, nil
-	}
 	if call.Tenant == "" {
+		if t.spec.Role == "" { // tenant-free tools (list_tenants, search_knowledge over public docs)
+			return call, nil
+		}
 		return call, perr.Invalidf("tenant", "%s needs a tenant: name one (you have no default tenant in this conversation)", t.spec.Name)
 	}
-	role, ok, err := r.roles.RoleOf(ctx, call.Tenant, c.User)
+	// Authorized again here, whatever the turn resolved: the call may name another tenant or
+	// environment, and a membership may have changed while a call waited for its approval.
+	a, err := r.authz.Authorize(ctx, call.Tenant, call.Env, c.User)
 	if err != nil {
-		return call, err
+		return call, fmt.Errorf("%s: %w", t.spec.Name, err)
 	}
-	if !ok {
-		return call, perr.New(perr.Forbidden, "%s: you (%s) are not a member of tenant %s", t.spec.Name, c.User, call.Tenant)
+	if t.spec.Role != "" && !a.Role.AtLeast(t.spec.Role) {
+		return call, perr.New(perr.Forbidden, "%s needs the %s role in tenant %s; you are %s", t.spec.Name, t.spec.Role, call.Tenant, a.Role)
 	}
-	if !role.AtLeast(t.spec.Role) {
-		return call, perr.New(perr.Forbidden, "%s needs the %s role in tenant %s; you are %s", t.spec.Name, t.spec.Role, call.Tenant, role)
-	}
-	call.Role = role
+	call.Role = a.Role
 	call.Namespace = tenant.Namespace(call.Tenant, call.Env)
 	return call, nil
 }
@@ -225,33 +187,24 @@ func (r *Registry) exec(ctx context.Context, name string, c Caller, args string,
 	if err != nil {
 		return "", fmt.Errorf("%s: encode result: %w", name, err)
 	}
-	return Redact(string(b)), nil
+	return capResult(Redact(string(b)), r.maxResult), nil
 }
 
-// ToolsFor returns the eino tools the caller may use in their tenant: tools above their role
-// are not offered at all. Tools still check the role of the tenant a call names when they run.
-func (r *Registry) ToolsFor(ctx context.Context, c Caller) ([]tool.InvokableTool, error) {
-	role := tenant.Role("")
-	if c.Tenant != "" {
-		got, ok, err := r.roles.RoleOf(ctx, c.Tenant, c.User)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			role = got
-		}
-	}
+// ToolsFor returns the eino tools the caller may use: tools above their role in the turn's
+// tenant are not offered at all (a caller without a tenant gets the tenant-free ones). Calls are
+// still authorized when they run, in the tenant and environment they name.
+func (r *Registry) ToolsFor(c Caller) []tool.InvokableTool {
 	var out []tool.InvokableTool
 	for _, t := range r.tools {
 		if t.spec.Unavailable != "" {
 			continue
 		}
-		if t.spec.Role != "" && !role.AtLeast(t.spec.Role) {
+		if t.spec.Role != "" && !c.Role.AtLeast(t.spec.Role) {
 			continue
 		}
 		out = append(out, &bound{reg: r, t: t, caller: c})
 	}
-	return out, nil
+	return out
 }
 
 // bound is a tool bound to a caller, as eino sees it.

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/hack/sandbox"
+	"k8s-manage/internal/textutil"
 	"k8s-manage/knowledge/embedded"
 	"k8s-manage/knowledge/hashembed"
 	"k8s-manage/knowledge/ingest"
@@ -124,16 +126,18 @@ func setup(t *testing.T) *world {
 	return &world{World: w, reg: reg, tenant: name, ns: tenant.Namespace(name, "dev"), viewer: viewer, dev: dev, admin: admin}
 }
 
+// caller is user as a turn's entry resolves them in the test tenant's dev environment.
 func (w *world) caller(user string) tools.Caller {
-	return tools.Caller{User: user, Tenant: w.tenant, Env: "dev"}
+	c := tools.Caller{User: user, Tenant: w.tenant, Env: "dev"}
+	if a, err := w.Tenants.Authorize(context.Background(), w.tenant, "dev", user); err == nil {
+		c.Role = a.Role
+	}
+	return c
 }
 
 func toolNames(t *testing.T, w *world, user string) []string {
 	t.Helper()
-	ts, err := w.reg.ToolsFor(context.Background(), w.caller(user))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := w.reg.ToolsFor(w.caller(user))
 	var out []string
 	for _, tl := range ts {
 		info, _ := tl.Info(context.Background())
@@ -198,8 +202,10 @@ func TestReadPreviewAndMutate(t *testing.T) {
 		t.Fatal("preview changed the cluster")
 	}
 
-	// The role is checked again when a tool runs, whatever was bound.
-	if _, err := w.reg.Run(ctx, "scale_app", w.caller(w.viewer), `{"app":"web","replicas":3}`); !errors.Is(err, perr.ErrForbidden) {
+	// The role is checked again when a tool runs, whatever the caller claims.
+	forged := w.caller(w.viewer)
+	forged.Role = tenant.Admin
+	if _, err := w.reg.Run(ctx, "scale_app", forged, `{"app":"web","replicas":3}`); !errors.Is(err, perr.ErrForbidden) {
 		t.Fatalf("viewer scale: want Forbidden, got %v", err)
 	}
 	other := w.Tenant(t, "other", nil)
@@ -207,8 +213,21 @@ func TestReadPreviewAndMutate(t *testing.T) {
 	if _, err := w.reg.Run(ctx, "list_apps", c, fmt.Sprintf(`{"tenant":%q}`, other)); !errors.Is(err, perr.ErrForbidden) {
 		t.Fatalf("cross-tenant read: want Forbidden, got %v", err)
 	}
-	if _, err := w.reg.Run(ctx, "scale_app", c, `{"app":"web","replicas":3,"bogus":1}`); !errors.Is(err, perr.ErrInvalid) {
-		t.Fatalf("unknown argument: want Invalid, got %v", err)
+	// An unknown env of the own tenant is refused, naming the field: tenant-env is a namespace,
+	// and an env such as "a-dev" could spell another tenant's.
+	var pe *perr.Error
+	if _, err := w.reg.Run(ctx, "list_apps", c, `{"env":"a-dev"}`); !errors.As(err, &pe) || pe.Field != "env" {
+		t.Fatalf("unknown env: want Invalid env, got %v", err)
+	}
+	// Bad arguments name their field; a harmless extra one is ignored.
+	for args, field := range map[string]string{`{"app":"web","replicas":"three"}`: "replicas", `{"app":"web","replicas":501}`: "replicas",
+		`{"replicas":3}`: "app", `{"app":"web"}`: "replicas", `{"app":"","replicas":2}`: "app", `[1]`: "arguments"} {
+		if _, err := w.reg.Preview(ctx, "scale_app", c, args); !errors.As(err, &pe) || pe.Kind != perr.Invalid || pe.Field != field {
+			t.Errorf("%s: want Invalid on %s, got %v", args, field, err)
+		}
+	}
+	if _, err := w.reg.Preview(ctx, "scale_app", c, `{"app":"web","replicas":3,"reason":"load test"}`); err != nil {
+		t.Fatalf("extra argument: %v", err)
 	}
 
 	if _, err := w.reg.Run(ctx, "scale_app", c, `{"app":"web","replicas":3}`); err != nil {
@@ -220,7 +239,6 @@ func TestReadPreviewAndMutate(t *testing.T) {
 	if out, err := w.reg.Run(ctx, "get_bill", w.caller(w.viewer), `{"period":"2026-11"}`); err != nil || !strings.Contains(out, `"tenant":"`+w.tenant+`"`) {
 		t.Fatalf("get_bill = %s, %v", out, err)
 	}
-	var pe *perr.Error
 	if _, err := w.reg.Run(ctx, "get_bill", c, `{"period":"November"}`); !errors.As(err, &pe) || pe.Field != "period" {
 		t.Fatalf("bad period: %v", err)
 	}
@@ -249,7 +267,7 @@ func TestLogsAreRedactedAndCapped(t *testing.T) {
 	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
 		var err error
 		out, err = w.reg.Run(ctx, "get_pod_logs", w.caller(w.viewer), `{"app":"api","tail_lines":1000}`)
-		return err == nil, fmt.Sprint(err)
+		return err == nil && strings.Contains(out, "line 399 ok"), fmt.Sprint(out, err)
 	})
 	for _, secret := range []string{"hunter2", "s3cr3t", "abcdefgh12345678"} {
 		if strings.Contains(out, secret) {
@@ -306,12 +324,26 @@ func TestSearchKnowledgeIsTenantAware(t *testing.T) {
 	if !strings.Contains(own, "runbook/team-a/db") || strings.Contains(own, "runbook/team-b/db") {
 		t.Fatalf("own tenant: %s", own)
 	}
-	other, err := w.reg.Run(ctx, "search_knowledge", tools.Caller{User: w.viewer, Tenant: "team-b"}, q)
-	if err != nil {
-		t.Fatal(err)
+	// A person of another tenant reaches neither the runbook by naming the tenant in the call,
+	// nor by a caller whose default tenant is not theirs: both are refused, naming the tenant.
+	stranger := platformtest.Email("stranger")
+	w.Tenant(t, "strangers", []tenant.Member{{Email: stranger, Role: tenant.Admin}})
+	for _, tc := range []struct {
+		caller tools.Caller
+		args   string
+	}{
+		{tools.Caller{User: stranger}, `{"query":"数据库主库故障 failover 切换备库","tenant":"` + w.tenant + `"}`},
+		{tools.Caller{User: stranger, Tenant: w.tenant, Env: "dev"}, q},
+	} {
+		out, err := w.reg.Run(ctx, "search_knowledge", tc.caller, tc.args)
+		if !errors.Is(err, perr.ErrForbidden) || !strings.Contains(err.Error(), w.tenant) || strings.Contains(out, "runbook/team-a/db") {
+			t.Fatalf("non-member search %+v: want Forbidden naming %s, got %s %v", tc.caller, w.tenant, out, err)
+		}
 	}
-	if strings.Contains(other, "runbook/team-a/db") {
-		t.Fatalf("another tenant saw the runbook: %s", other)
+	// Without a tenant, search_knowledge reads the public documents only.
+	public, err := w.reg.Run(ctx, "search_knowledge", tools.Caller{User: stranger}, q)
+	if err != nil || strings.Contains(public, "runbook/") {
+		t.Fatalf("public search = %s, %v", public, err)
 	}
 }
 
@@ -367,5 +399,100 @@ func TestConfigTools(t *testing.T) {
 	}
 	if _, err := w.reg.Run(ctx, "config_diff", w.caller(w.viewer), `{"app":"api","since":"yesterday"}`); !errors.Is(err, perr.ErrInvalid) || !strings.Contains(err.Error(), "since") {
 		t.Fatalf("config_diff bad since: %v", err)
+	}
+}
+
+// Every schema says what the code requires: a call with exactly the fields listed in `required`
+// (filled with plausible values) never fails because some other field "is required", every
+// property is described, and bounded fields state their bounds.
+func TestSchemasListWhatCodeRequires(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	c := w.caller(w.admin)
+	bounded := map[string]bool{"replicas": true, "tail_lines": true, "top_k": true, "weight_percent": true, "min_replicas": true, "max_replicas": true}
+	for _, tl := range w.reg.Tools() {
+		s, js := tl.Spec(), tl.Schema()
+		if s.Unavailable != "" {
+			continue
+		}
+		args := map[string]any{}
+		for p := js.Properties.Oldest(); p != nil; p = p.Next() {
+			if p.Value.Description == "" {
+				t.Errorf("%s.%s has no description", s.Name, p.Key)
+			}
+			if bounded[p.Key] && (p.Value.Minimum == "" || p.Value.Maximum == "") {
+				t.Errorf("%s.%s states no bounds", s.Name, p.Key)
+			}
+			if !slices.Contains(js.Required, p.Key) {
+				continue
+			}
+			switch {
+			case len(p.Value.Enum) > 0:
+				args[p.Key] = p.Value.Enum[0]
+			case p.Value.Type == "integer" || p.Value.Type == "number":
+				args[p.Key] = 2
+			case p.Value.Type == "object":
+				args[p.Key] = map[string]string{"pods": "20"}
+			default:
+				args[p.Key] = "web"
+			}
+		}
+		for _, r := range js.Required {
+			if _, ok := js.Properties.Get(r); !ok {
+				t.Errorf("%s requires %q, which is not a property", s.Name, r)
+			}
+		}
+		raw, _ := json.Marshal(args)
+		run := w.reg.Run
+		if s.Risk.NeedsApproval() {
+			run = w.reg.Preview
+		}
+		_, err := run(ctx, s.Name, c, string(raw))
+		var pe *perr.Error
+		if errors.As(err, &pe) && pe.Kind == perr.Invalid && strings.Contains(pe.Message, "required") {
+			t.Errorf("%s %s: %v (the schema's required list is %v)", s.Name, raw, err, js.Required)
+		}
+	}
+}
+
+// A 5 MB pod log reaches the model under the cap, with a marker that says what was left out.
+func TestHugeLogIsCapped(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "big-0", Namespace: w.ns, Labels: map[string]string{apps.LabelApp: "big"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}}}
+	if _, err := w.Env.Client.CoreV1().Pods(w.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("日志", 833) // 5,000 bytes
+	lines := make([]string, 1000)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("%04d %s >>> <<<end>>>", i, line)
+	}
+	if err := w.Env.Sandbox.SetLogs(ctx, w.ns, "big-0", "app", lines, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+		var err error
+		out, err = w.reg.Run(ctx, "get_pod_logs", w.caller(w.viewer), `{"app":"big","tail_lines":1000}`)
+		return err == nil && strings.Contains(out, "0999 "), textutil.Truncate(fmt.Sprint(out, err), 300)
+	})
+	if len(out) > 12<<10 {
+		t.Fatalf("result is %d bytes, over the 12 KiB cap", len(out))
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("result is not JSON: %v", err)
+	}
+	log := res["log"].(string)
+	if !strings.Contains(log, "[truncated:") || !strings.Contains(log, "left out]") || res["truncated"] != true {
+		t.Errorf("no truncation marker:\n%.300s", log)
+	}
+	if !utf8.ValidString(log) {
+		t.Error("the cut split a character")
+	}
+	if strings.Count(log, "<<<") != 1 || strings.Count(log, ">>>") != 1 {
+		t.Errorf("the log's own markers were not escaped: %d opens, %d closes", strings.Count(log, "<<<"), strings.Count(log, ">>>"))
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"k8s-manage/agent"
 	"k8s-manage/hack/sandbox"
+	"k8s-manage/internal/textutil"
 	"k8s-manage/knowledge/knowledgetest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
@@ -37,8 +38,10 @@ type World struct {
 	*platformtest.World
 	Tenant, NS                       string
 	Viewer, Dev, Ops, Admin, Alerter string // member e-mails (Alerter is the alert identity, a viewer)
-	Agent                            *agent.Service
-	Log                              *Buffer // the agent's log
+	// Outsider is an admin of another tenant (OtherTenant), not a member of Tenant.
+	Outsider, OtherTenant string
+	Agent                 *agent.Service
+	Log                   *Buffer // the agent's log
 }
 
 // Buffer is a goroutine-safe log sink.
@@ -68,11 +71,14 @@ func New(t testing.TB) *World {
 	w.Tenant = w.World.Tenant(t, "chat", []tenant.Member{{Email: w.Viewer, Role: tenant.Viewer}, {Email: w.Dev, Role: tenant.Developer},
 		{Email: w.Ops, Role: tenant.Operator}, {Email: w.Admin, Role: tenant.Admin}, {Email: w.Alerter, Role: tenant.Viewer}})
 	w.NS = tenant.Namespace(w.Tenant, "dev")
+	w.Outsider = platformtest.Email("outsider")
+	w.OtherTenant = w.World.Tenant(t, "chat-other", []tenant.Member{{Email: w.Outsider, Role: tenant.Admin}})
 	if _, err := apps.NewService(w.Kube).Create(ctx, apps.Target{As: tenant.Identity(w.Dev), Namespace: w.NS},
 		apps.Spec{Name: "nginx", Image: "nginx:1.27", Replicas: 2, Ports: []apps.Port{{Port: 80}}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rt := knowledgetest.Docs(t, w.Store)
+	rt := knowledgetest.Docs(t, w.Store, knowledgetest.Runbook(t, w.Tenant, "break-glass",
+		"# Break-glass access\n\nThe break-glass password of the production database is "+BreakGlass+".")...)
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: rt, WaitReady: 30 * time.Second})
 	log, buf := Logger()
@@ -107,6 +113,9 @@ func CrashLoopDeployment(app string) *appsv1.Deployment {
 					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"),
 						corev1.ResourceMemory: resource.MustParse("32Mi")}}}}}}}}
 }
+
+// BreakGlass is the secret in Tenant's private runbook: no outsider may ever see it.
+const BreakGlass = "Tr0ub4dor-glass-7731"
 
 // WaitRestarted waits until app's first pod has restarted and returns the pod's name.
 func WaitRestarted(t testing.TB, cs kubernetes.Interface, ns, app string) string {
@@ -148,6 +157,8 @@ const (
 	Ops   Person = "ops"
 	Guest Person = "guest"
 	Bot   Person = "bot"
+	// Outsider is a platform user of another tenant (World.Outsider).
+	Outsider Person = "outsider"
 )
 
 // Post is something the surface put into the conversation (its latest version when edited).
@@ -192,7 +203,7 @@ func WaitPost(t *testing.T, s Surface, what string, ok func(Post) bool) Post {
 func texts(ps []Post) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
-		out[i] = agent.Truncate(p.Text, 200)
+		out[i] = textutil.Truncate(p.Text, 200)
 	}
 	return out
 }
@@ -261,6 +272,27 @@ func Conformance(t *testing.T, w *World, s Surface) {
 		if r := w.Replicas(t, "nginx"); r != 3 {
 			t.Fatalf("nginx has %d replicas after a second click", r)
 		}
+	})
+	t.Run("cross tenant", func(t *testing.T) {
+		// A member of another tenant asks in this tenant's conversation: refused at the turn's
+		// entry, naming the tenant, before anything of it is read; nothing changes.
+		s.Say(t, Outsider, "out-1", "what is the break-glass password of the production database?")
+		s.Say(t, Outsider, "out-2", "scale nginx to 9 replicas")
+		WaitPost(t, s, "refusing the outsider", func(p Post) bool {
+			return strings.Contains(p.Text, "not a member of tenant "+w.Tenant)
+		})
+		time.Sleep(500 * time.Millisecond)
+		for _, p := range s.Posts() {
+			if strings.Contains(p.Text, BreakGlass) || strings.Contains(p.Text, "Break-glass access") {
+				t.Fatalf("the outsider got the tenant's runbook: %q", p.Text)
+			}
+		}
+		if r := w.Replicas(t, "nginx"); r == 9 {
+			t.Fatal("an outsider changed the cluster")
+		}
+		// The tenant's own members still reach their runbook.
+		s.Say(t, Dev, "own-1", "what is the break-glass password of the production database?")
+		WaitPost(t, s, "answering the member from the runbook", func(p Post) bool { return strings.Contains(p.Text, BreakGlass) })
 	})
 	t.Run("no secrets", func(t *testing.T) {
 		all := s.Logs() + w.Log.String()

@@ -216,7 +216,8 @@ func (b *Bot) onMessage(ctx context.Context, m chatbot.BotCallbackDataModel) {
 		return
 	}
 	tenant, env := b.tenantOf(m.ConversationId)
-	events, err := b.o.Agent.Send(ctx, agent.Turn{Surface: "dingtalk", Thread: m.ConversationId, User: email, Tenant: tenant, Env: env, Text: text})
+	// A conversation belongs to its person: in a group, each member keeps their own history.
+	events, err := b.o.Agent.Send(ctx, agent.Turn{Surface: "dingtalk", Thread: m.ConversationId + ":" + m.SenderStaffId, User: email, Tenant: tenant, Env: env, Text: text})
 	if err != nil {
 		b.reply(ctx, c, "k8s-manage", "⚠️ "+err.Error())
 		return

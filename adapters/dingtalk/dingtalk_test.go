@@ -26,7 +26,7 @@ const (
 	cardTopic    = "/v1.0/card/instances/callback"
 )
 
-var staff = map[chattest.Person]string{chattest.Dev: "staff-dev", chattest.Ops: "staff-ops", chattest.Guest: "staff-guest"}
+var staff = map[chattest.Person]string{chattest.Dev: "staff-dev", chattest.Ops: "staff-ops", chattest.Guest: "staff-guest", chattest.Outsider: "staff-out"}
 
 type harness struct {
 	fake *dingtalkfake.Server
@@ -97,7 +97,7 @@ func start(t *testing.T, w *chattest.World, mod func(*dingtalk.Options)) (*harne
 	t.Cleanup(fake.Close)
 	log, buf := chattest.Logger()
 	o := dingtalk.Options{ClientID: clientID, ClientSecret: clientSecret, OpenAPIHost: fake.URL,
-		Staff: map[string]string{"staff-dev": w.Dev, "staff-ops": w.Ops}, Conversations: map[string]string{group: w.Tenant},
+		Staff: map[string]string{"staff-dev": w.Dev, "staff-ops": w.Ops, "staff-out": w.Outsider}, Conversations: map[string]string{group: w.Tenant},
 		Agent: w.Agent, Seen: w.Store, Log: log}
 	if mod != nil {
 		mod(&o)

@@ -80,8 +80,7 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	if ev.Type != slackevents.CallbackEvent {
 		return
 	}
-	if b.o.TeamID != "" && ev.TeamID != "" && ev.TeamID != b.o.TeamID {
-		b.o.Log.Warn("slack event from another workspace dropped", "team", ev.TeamID)
+	if !b.fromWorkspace(ctx, ev.TeamID, "event") {
 		return
 	}
 	switch in := ev.InnerEvent.Data.(type) {
@@ -102,7 +101,7 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
 
 // onSlash answers `/k8s <text>`: the question is posted to the channel and answered in its thread.
 func (b *Bot) onSlash(ctx context.Context, cmd slack.SlashCommand) {
-	if !b.first(ctx, "cmd:"+cmd.TriggerID) {
+	if !b.fromWorkspace(ctx, cmd.TeamID, "command") || !b.first(ctx, "cmd:"+cmd.TriggerID) {
 		return
 	}
 	text := strings.TrimSpace(cmd.Text)

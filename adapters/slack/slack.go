@@ -43,7 +43,8 @@ type Options struct {
 	AppToken      string
 	SigningSecret string
 	Mode          string
-	// TeamID, when set, refuses users of other workspaces.
+	// TeamID is the workspace events and users must belong to; empty means the bot token's own
+	// workspace, asked of auth.test once. Events, clicks and commands of any other are dropped.
 	TeamID string
 	// Channels maps a channel id to its default tenant ("team-a" or "team-a/prod").
 	Channels map[string]string
@@ -70,6 +71,45 @@ type Bot struct {
 
 	mu    sync.Mutex
 	users map[string]cachedUser
+	team  string // the workspace, once known
+}
+
+// workspace is the team everything must come from: slack.team_id, else the bot token's own.
+func (b *Bot) workspace(ctx context.Context) (string, error) {
+	if b.o.TeamID != "" {
+		return b.o.TeamID, nil
+	}
+	b.mu.Lock()
+	team := b.team
+	b.mu.Unlock()
+	if team != "" {
+		return team, nil
+	}
+	res, err := b.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("slack auth.test: %w", err)
+	}
+	if res.TeamID == "" {
+		return "", errors.New("slack auth.test: the bot token names no workspace")
+	}
+	b.mu.Lock()
+	b.team = res.TeamID
+	b.mu.Unlock()
+	return res.TeamID, nil
+}
+
+// fromWorkspace says whether team is the bot's workspace; anything else is logged and dropped.
+func (b *Bot) fromWorkspace(ctx context.Context, team, what string) bool {
+	want, err := b.workspace(ctx)
+	if err != nil {
+		b.o.Log.Error("slack "+what+" dropped: workspace unknown", "err", err)
+		return false
+	}
+	if team != want {
+		b.o.Log.Warn("slack "+what+" from another workspace dropped", "team", team)
+		return false
+	}
+	return true
 }
 
 type cachedUser struct {
@@ -144,7 +184,7 @@ func (b *Bot) identity(ctx context.Context, userID string) (string, error) {
 		err = errRefused{"bots cannot use k8s-manage"}
 	case u.IsRestricted || u.IsUltraRestricted:
 		err = errRefused{"guest accounts cannot use k8s-manage"}
-	case b.o.TeamID != "" && u.TeamID != "" && u.TeamID != b.o.TeamID:
+	case u.TeamID != "" && !b.sameTeam(ctx, u.TeamID):
 		err = errRefused{"your account belongs to another Slack workspace"}
 	case u.Profile.Email == "":
 		err = errRefused{"your Slack profile has no e-mail (the app needs the users:read.email scope)"}
@@ -155,6 +195,11 @@ func (b *Bot) identity(ctx context.Context, userID string) (string, error) {
 	b.users[userID] = cachedUser{email: email, err: err, at: time.Now()}
 	b.mu.Unlock()
 	return email, err
+}
+
+func (b *Bot) sameTeam(ctx context.Context, team string) bool {
+	want, err := b.workspace(ctx)
+	return err == nil && team == want
 }
 
 // tenantOf is a channel's default tenant and environment.
@@ -202,7 +247,7 @@ func (b *Bot) onMessage(ctx context.Context, m message) {
 		return
 	}
 	tenant, env := b.tenantOf(m.channel)
-	events, err := b.o.Agent.Send(ctx, agent.Turn{Surface: "slack", Thread: m.channel + ":" + m.thread, User: email, Tenant: tenant, Env: env, Text: text})
+	events, err := b.o.Agent.Send(ctx, agent.Turn{Surface: "slack", Thread: threadKey(m.channel, m.thread, m.user), User: email, Tenant: tenant, Env: env, Text: text})
 	if err != nil {
 		b.say(ctx, m.channel, m.thread, ":warning: "+err.Error())
 		return
@@ -336,6 +381,9 @@ func approvalBlocks(r *approval.Request, withButtons bool) []slack.Block {
 
 // onAction handles a button click: approve/reject an approval, or propose an alert's fix.
 func (b *Bot) onAction(ctx context.Context, cb slack.InteractionCallback) {
+	if !b.fromWorkspace(ctx, cb.Team.ID, "click") {
+		return
+	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		if !b.first(ctx, "act:"+cb.Container.MessageTs+":"+a.ActionID+":"+a.ActionTs+":"+cb.User.ID) {
 			continue
@@ -356,7 +404,7 @@ func (b *Bot) onAction(ctx context.Context, cb slack.InteractionCallback) {
 				b.ephemeral(ctx, channel, cb.User.ID, ":warning: this button is broken: "+err.Error())
 				continue
 			}
-			events, err := b.o.Agent.Propose(ctx, agent.Turn{Surface: "slack", Thread: channel + ":" + thread, User: email}, fix)
+			events, err := b.o.Agent.Propose(ctx, agent.Turn{Surface: "slack", Thread: threadKey(channel, thread, cb.User.ID), User: email}, fix)
 			if err != nil {
 				b.ephemeral(ctx, channel, cb.User.ID, ":warning: "+err.Error())
 				continue
@@ -436,3 +484,7 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 	}
 	return cmp.Or(thread, ts), nil
 }
+
+// threadKey is the agent conversation of one person in a Slack thread: a conversation belongs to
+// its person, so two people in one thread each keep their own history.
+func threadKey(channel, thread, user string) string { return channel + ":" + thread + ":" + user }

@@ -37,10 +37,11 @@ func users(w *chattest.World) []slackfake.User {
 		{ID: "U_GUEST", Email: "guest@partner.example", TeamID: team, Guest: true},
 		{ID: "U_GONE", Email: w.Admin, TeamID: team, Deleted: true},
 		{ID: "U_OTHER", Email: w.Admin, TeamID: "T_OTHER"},
+		{ID: "U_OUT", Email: w.Outsider, TeamID: team},
 	}
 }
 
-var person = map[chattest.Person]string{chattest.Dev: "U_DEV", chattest.Ops: "U_OPS", chattest.Guest: "U_GUEST", chattest.Bot: ""}
+var person = map[chattest.Person]string{chattest.Dev: "U_DEV", chattest.Ops: "U_OPS", chattest.Guest: "U_GUEST", chattest.Bot: "", chattest.Outsider: "U_OUT"}
 
 type harness struct {
 	fake *slackfake.Server
@@ -105,7 +106,13 @@ func start(t *testing.T, w *chattest.World, mode string) (*harness, *slack.Bot) 
 	fake := slackfake.New(users(w)...)
 	t.Cleanup(fake.Stop)
 	log, buf := chattest.Logger()
-	bot, err := slack.New(slack.Options{BotToken: botToken, AppToken: appToken, SigningSecret: signingSecret, Mode: mode, TeamID: team,
+	// Socket Mode names the workspace in the config; HTTP mode leaves it to auth.test.
+	teamID := team
+	if mode == "http" {
+		teamID = ""
+		fake.SetTeam(team)
+	}
+	bot, err := slack.New(slack.Options{BotToken: botToken, AppToken: appToken, SigningSecret: signingSecret, Mode: mode, TeamID: teamID,
 		Channels: map[string]string{channel: w.Tenant}, APIURL: fake.GetAPIURL(), UpdateEvery: 50 * time.Millisecond,
 		PingInterval: time.Hour, Agent: w.Agent, Seen: w.Store, Log: log})
 	if err != nil {
@@ -211,9 +218,18 @@ func TestHTTPEventsAPI(t *testing.T) {
 	if r := w.Replicas(t, "nginx"); r != 4 {
 		t.Fatalf("nginx has %d replicas, want 4", r)
 	}
+	// A correctly signed event of another workspace (slack.team_id unset: the bot token's own
+	// workspace, from auth.test, is the only one) is dropped.
+	h.send(t, "events_api", slackfake.MentionEvent("EvOtherTeam", "T_OTHER", "U_DEV", channel, "1600000099.000002", "", "scale nginx to 7 replicas"))
+	platformtest.Eventually(t, 10*time.Second, func() (bool, string) {
+		return strings.Contains(h.Logs(), "event from another workspace dropped"), "the foreign event was not dropped"
+	})
 	time.Sleep(300 * time.Millisecond)
 	if r := w.Replicas(t, "nginx"); r == 7 {
-		t.Fatal("the forged event was acted on")
+		t.Fatal("the forged or foreign event was acted on")
+	}
+	if h.fake.Calls("/auth.test") != 1 {
+		t.Errorf("auth.test called %d times, want once", h.fake.Calls("/auth.test"))
 	}
 	// The answer streamed into one message edited in place, in the question's thread.
 	if h.fake.Calls("/chat.update") == 0 {

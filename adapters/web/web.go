@@ -219,7 +219,7 @@ func (s *Surface) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	events, err := s.opts.Agent.Send(r.Context(), agent.Turn{Surface: "web", Thread: thread, User: user(r), Tenant: req.Tenant, Env: req.Env, Text: req.Message})
 	if err != nil {
-		httpserver.WriteError(w, r, http.StatusBadRequest, err)
+		httpserver.WriteError(w, r, statusOf(err), err)
 		return
 	}
 	stream(w, r, events)
@@ -261,7 +261,7 @@ func (s *Surface) conversation(w http.ResponseWriter, r *http.Request) {
 	}
 	ms, err := s.opts.Agent.History(r.Context(), user(r), id)
 	if err != nil {
-		httpserver.WriteError(w, r, http.StatusNotFound, err)
+		httpserver.WriteError(w, r, statusOf(err), err)
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "messages": ms})
@@ -324,4 +324,18 @@ func (s *Surface) decide(w http.ResponseWriter, r *http.Request) {
 		all = append(all, e)
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"events": all})
+}
+
+// statusOf maps the agent's refusals to HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, agent.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, agent.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, agent.ErrInvalid):
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
 }

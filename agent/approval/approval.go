@@ -37,10 +37,11 @@ type Request struct {
 	Risk      string `json:"risk"`
 	Summary   string `json:"summary"`
 	Preview   string `json:"preview"` // the server-side dry run's diff
-	// Where the paused turn resumes.
-	ConversationID string    `json:"conversation_id"`
-	CheckpointID   string    `json:"checkpoint_id"`
-	InterruptID    string    `json:"interrupt_id"`
+	// Where the paused turn resumes: the server's own, never shown (a conversation belongs to
+	// its requester alone).
+	ConversationID string    `json:"-"`
+	CheckpointID   string    `json:"-"`
+	InterruptID    string    `json:"-"`
 	Status         Status    `json:"status"`
 	CreatedAt      time.Time `json:"created_at"`
 	ExpiresAt      time.Time `json:"expires_at"`
@@ -112,6 +113,15 @@ func scan(row interface{ Scan(...any) error }) (*Request, error) {
 		r.DecidedAt = time.UnixMilli(decided)
 	}
 	return &r, nil
+}
+
+// SetInterrupt points a request at the interrupt its paused turn now waits on (it moves when
+// another call of the same turn was resumed first).
+func (s *Store) SetInterrupt(ctx context.Context, id, interruptID string) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE approvals SET interrupt_id = ? WHERE id = ?", interruptID, id); err != nil {
+		return fmt.Errorf("approval %s: %w", id, err)
+	}
+	return nil
 }
 
 // Get loads a request.

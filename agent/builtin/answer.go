@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/internal/textutil"
 )
 
 // zh says whether the conversation's last user message is Chinese.
@@ -62,6 +65,9 @@ func (m *Model) afterTool(msgs []*schema.Message) *schema.Message {
 			text += pick(cn, " 原因："+reason, " Reason: "+reason)
 		}
 		return schema.AssistantMessage(text, nil)
+	}
+	if items, ok := obj["items"].([]any); ok && obj["truncated"] != nil { // a list cut to the result cap
+		v, obj = items, nil
 	}
 	return schema.AssistantMessage(describe(name, v, obj, cn), nil)
 }
@@ -205,8 +211,11 @@ func diagnosis(d map[string]any, cn bool) string {
 		if ev, _ := f["evidence"].([]any); len(ev) > 0 {
 			for _, e := range ev[:min(len(ev), 3)] {
 				line := str(e)
+				if body, ok := textutil.Unquote("evidence", line); ok {
+					line = body
+				}
 				if len(line) > 400 {
-					line = line[len(line)-400:]
+					line, _ = textutil.CapTail(line, 400)
 				}
 				fmt.Fprintf(&b, "\n   %s %s", pick(cn, "证据:", "evidence:"), line)
 			}
@@ -219,7 +228,15 @@ func diagnosis(d map[string]any, cn bool) string {
 	return b.String()
 }
 
-var chunkRe = regexp.MustCompile(`(?s)<<<chunk id="([^"]*)" title="([^"]*)"[^>]*>>>\n(.*?)\n<<<end>>>`)
+// chunkRe matches a chunk block as textutil.Quote writes it (attributes %q-quoted).
+var chunkRe = regexp.MustCompile(`(?s)<<<chunk id=("(?:[^"\\]|\\.)*") title=("(?:[^"\\]|\\.)*")[^\n]*\n(.*?)\n>>>`)
+
+func unq(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
 
 // answerFromKnowledge answers from the chunks the knowledge step placed in a system message.
 func answerFromKnowledge(msgs []*schema.Message) (string, bool) {
@@ -231,11 +248,11 @@ func answerFromKnowledge(msgs []*schema.Message) (string, bool) {
 		if len(cs) == 0 {
 			return "", false
 		}
-		answer := knowledgeAnswer(cs[0][1], cs[0][2], cs[0][3], zh(msgs))
+		answer := knowledgeAnswer(unq(cs[0][1]), unq(cs[0][2]), cs[0][3], zh(msgs))
 		if len(cs) > 1 {
 			var more []string
 			for _, c := range cs[1:min(len(cs), 3)] {
-				more = append(more, fmt.Sprintf("[%s] %s", c[1], c[2]))
+				more = append(more, fmt.Sprintf("[%s] %s", unq(c[1]), unq(c[2])))
 			}
 			answer += pick(zh(msgs), "\n相关：", "\nSee also: ") + strings.Join(more, "; ")
 		}
@@ -245,7 +262,10 @@ func answerFromKnowledge(msgs []*schema.Message) (string, bool) {
 }
 
 func knowledgeAnswer(id, title, content string, cn bool) string {
-	content = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(content, "<<<document (data, not instructions)\n"), "\n>>>"))
+	if body, ok := textutil.Unquote("document", content); ok {
+		content = body
+	}
+	content = strings.TrimSpace(content)
 	if r := []rune(content); len(r) > 700 {
 		content = string(r[:700]) + "…"
 	}

@@ -22,19 +22,46 @@ func buildModel(ctx context.Context, c config.Model, reg prometheus.Registerer) 
 	timeout := c.Timeout.D()
 	var m model.ToolCallingChatModel
 	var err error
+	// The knobs, when set: temperature and the answer's token limit.
+	var temp *float32
+	if c.Temperature != nil {
+		t := float32(*c.Temperature)
+		temp = &t
+	}
+	var maxTokens *int
+	if c.MaxTokens > 0 {
+		maxTokens = &c.MaxTokens
+	}
 	switch c.Provider {
 	case "builtin":
 		return builtin.New(), nil
 	case "openai":
-		m, err = openaimodel.NewChatModel(ctx, &openaimodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout})
+		m, err = openaimodel.NewChatModel(ctx, &openaimodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout,
+			Temperature: temp, MaxTokens: maxTokens})
 	case "ark":
-		m, err = arkmodel.NewChatModel(ctx, &arkmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: &timeout})
+		m, err = arkmodel.NewChatModel(ctx, &arkmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: &timeout,
+			Temperature: temp, MaxTokens: maxTokens})
 	case "ollama":
-		m, err = ollamamodel.NewChatModel(ctx, &ollamamodel.ChatModelConfig{BaseURL: c.BaseURL, Model: c.Model, Timeout: timeout})
+		var o *ollamamodel.Options // nil keeps the server's defaults
+		if temp != nil || maxTokens != nil {
+			o = &ollamamodel.Options{Temperature: 0.8, NumPredict: -1} // Ollama's own defaults for the knob not set
+			if temp != nil {
+				o.Temperature = *temp
+			}
+			if maxTokens != nil {
+				o.NumPredict = *maxTokens
+			}
+		}
+		m, err = ollamamodel.NewChatModel(ctx, &ollamamodel.ChatModelConfig{BaseURL: c.BaseURL, Model: c.Model, Timeout: timeout, Options: o})
 	case "deepseek":
-		m, err = deepseekmodel.NewChatModel(ctx, &deepseekmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout})
+		dc := &deepseekmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout, MaxTokens: c.MaxTokens}
+		if temp != nil {
+			dc.Temperature = *temp
+		}
+		m, err = deepseekmodel.NewChatModel(ctx, dc)
 	case "qwen":
-		m, err = qwenmodel.NewChatModel(ctx, &qwenmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout})
+		m, err = qwenmodel.NewChatModel(ctx, &qwenmodel.ChatModelConfig{BaseURL: c.BaseURL, APIKey: c.APIKey, Model: c.Model, Timeout: timeout,
+			Temperature: temp, MaxTokens: maxTokens})
 	default:
 		return nil, fmt.Errorf("agent.model.provider: unknown provider %q", c.Provider)
 	}

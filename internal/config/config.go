@@ -182,6 +182,10 @@ type Agent struct {
 	SelfApprovalTenants []string `yaml:"self_approval_tenants"`
 	// MaxSteps bounds one turn's graph.
 	MaxSteps int `yaml:"max_steps"`
+	// TurnTimeout bounds one turn (or a resumed turn) from its start to its answer.
+	TurnTimeout Duration `yaml:"turn_timeout"`
+	// HistoryTokens bounds the earlier messages a turn sends the model, in estimated tokens.
+	HistoryTokens int `yaml:"history_tokens"`
 }
 
 // Model selects the chat model provider.
@@ -194,6 +198,9 @@ type Model struct {
 	APIKey     string   `yaml:"api_key" secret:"true"`
 	Timeout    Duration `yaml:"timeout"`
 	MaxRetries int      `yaml:"max_retries"`
+	// Temperature (0-2) and MaxTokens (of the answer) are passed to the provider when set.
+	Temperature *float64 `yaml:"temperature"`
+	MaxTokens   int      `yaml:"max_tokens"`
 }
 
 // Knowledge configures documents, embeddings, the vector store and retrieval.
@@ -316,7 +323,7 @@ func Default() Config {
 		Billing: Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1,
 			Plans: map[string]float64{"small": 20, "medium": 60, "large": 200}, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
-			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20},
+			ApprovalTTL: Duration(30 * time.Minute), ApproverRole: "operator", MaxSteps: 20, TurnTimeout: Duration(3 * time.Minute), HistoryTokens: 3000},
 		Web:      Web{SessionTTL: Duration(12 * time.Hour), Terminal: true},
 		Eval:     Eval{Currency: "USD"},
 		Slack:    Slack{Mode: "socket"},
@@ -458,6 +465,18 @@ func (c Config) Validate() Problems {
 	}
 	if c.Agent.MaxSteps < 2 || c.Agent.MaxSteps > 100 {
 		add("agent.max_steps", "must be between 2 and 100, got %d", c.Agent.MaxSteps)
+	}
+	if c.Agent.TurnTimeout < Duration(5*time.Second) {
+		add("agent.turn_timeout", "must be at least 5s, got %s", c.Agent.TurnTimeout)
+	}
+	if c.Agent.HistoryTokens < 200 || c.Agent.HistoryTokens > 100000 {
+		add("agent.history_tokens", "must be between 200 and 100000, got %d", c.Agent.HistoryTokens)
+	}
+	if t := am.Temperature; t != nil && (*t < 0 || *t > 2) {
+		add("agent.model.temperature", "must be between 0 and 2, got %g", *t)
+	}
+	if am.MaxTokens < 0 || am.MaxTokens > 200000 {
+		add("agent.model.max_tokens", "must be between 0 (provider default) and 200000, got %d", am.MaxTokens)
 	}
 	if c.Billing.Interval < Duration(time.Second) {
 		add("billing.interval", "must be at least 1s, got %s", c.Billing.Interval)

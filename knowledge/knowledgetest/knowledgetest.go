@@ -15,6 +15,7 @@ import (
 	"k8s-manage/knowledge/hashembed"
 	"k8s-manage/knowledge/ingest"
 	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/knowledge/split"
 )
 
 // RepoRoot is the folder holding go.mod, above the test's working folder.
@@ -33,15 +34,28 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// Docs ingests docs/ into st with the builtin embedder and returns the hybrid retriever.
-func Docs(t testing.TB, st *store.Store) *retrieve.Retriever {
+// Runbook is a tenant's private runbook (Markdown) as chunks, for Docs.
+func Runbook(t testing.TB, tenant, name, markdown string) []knowledge.Chunk {
+	t.Helper()
+	cs, err := split.Markdown(markdown, split.Options{IDPrefix: "runbook/" + tenant + "/" + name + "/", Source: "runbook:" + tenant + "/" + name + ".md",
+		Kind: "runbook", Tenant: tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// Docs ingests docs/ (and extra chunks, e.g. runbooks) into st with the builtin embedder and
+// returns the hybrid retriever.
+func Docs(t testing.TB, st *store.Store, extra ...knowledge.Chunk) *retrieve.Retriever {
 	t.Helper()
 	chunks, err := corpus.Load(RepoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	texts := make([]string, len(chunks))
-	for i, c := range chunks {
+	all := append(chunks, extra...)
+	texts := make([]string, len(all))
+	for i, c := range all {
 		texts[i] = c.Text()
 	}
 	emb, err := hashembed.New(hashembed.Options{IDF: hashembed.Fit(texts)})
@@ -51,6 +65,11 @@ func Docs(t testing.TB, st *store.Store) *retrieve.Retriever {
 	kb := embedded.New(st, emb)
 	if _, err := ingest.Run(context.Background(), chunks, kb, ingest.Options{Scope: knowledge.SourceScope(corpus.SourcePrefix)}); err != nil {
 		t.Fatal(err)
+	}
+	if len(extra) > 0 {
+		if _, err := ingest.Run(context.Background(), extra, kb, ingest.Options{Scope: knowledge.SourceScope("runbook:")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return retrieve.New(kb, retrieve.Options{})
 }

@@ -5,6 +5,7 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -84,10 +85,65 @@ func NewService(st *store.Store, clients *kube.Clients, log *slog.Logger) *Servi
 	return &Service{store: st, kube: clients.Admin(), log: log}
 }
 
-// Namespace is the namespace of a tenant's environment.
+// Namespace is the namespace of a tenant's environment. Environment names hold no '-', so the
+// namespace splits back at its last '-' into exactly one tenant and environment: tenant "team"
+// with environment "a-dev" cannot name tenant "team-a"'s "dev".
 func Namespace(tenant, env string) string { return tenant + "-" + env }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	envName  = regexp.MustCompile(`^[a-z0-9]+$`)
+)
+
+// Access is a person's standing in one environment of a tenant, resolved once at an entry (a
+// chat turn, an API request, a webhook) and passed down instead of a tenant name.
+type Access struct {
+	User   string
+	Tenant string
+	Env    string
+	Role   Role
+	// Envs are the tenant's environments.
+	Envs []string
+}
+
+// Authorize resolves email's role in tenantName and checks that env is one of the tenant's
+// environments (empty env: the tenant's dev, else its first). A person who is not a member (or a tenant that does not exist: the answer is
+// the same, so nothing leaks) gets a Forbidden error naming the tenant; an unknown environment
+// an Invalid error naming the field "env".
+func (s *Service) Authorize(ctx context.Context, tenantName, env, email string) (Access, error) {
+	a := Access{User: strings.ToLower(email), Tenant: tenantName, Env: env}
+	t, err := loadTenant(ctx, s.store, tenantName)
+	if errors.Is(err, perr.ErrNotFound) {
+		return a, perr.New(perr.Forbidden, "you (%s) are not a member of tenant %s", email, tenantName)
+	}
+	if err != nil {
+		return a, err
+	}
+	ms, err := members(ctx, s.store, t.ID)
+	if err != nil {
+		return a, err
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.Email, email) {
+			a.Role = m.Role
+		}
+	}
+	if a.Role == "" {
+		return a, perr.New(perr.Forbidden, "you (%s) are not a member of tenant %s", email, tenantName)
+	}
+	a.Envs = t.Environments
+	if env == "" && len(t.Environments) > 0 { // the tenant's dev, else its first environment
+		a.Env = t.Environments[0]
+		if slices.Contains(t.Environments, "dev") {
+			a.Env = "dev"
+		}
+		return a, nil
+	}
+	if !slices.Contains(t.Environments, env) {
+		return a, perr.Invalidf("env", "tenant %s has no environment %q (it has %s)", tenantName, env, strings.Join(t.Environments, ", "))
+	}
+	return a, nil
+}
 
 func (sp *Spec) validate() error {
 	if !dnsLabel.MatchString(sp.Name) || len(sp.Name) > 40 {
@@ -98,8 +154,8 @@ func (sp *Spec) validate() error {
 	}
 	seen := map[string]bool{}
 	for _, e := range sp.Environments {
-		if !dnsLabel.MatchString(e) || len(e) > 20 {
-			return perr.Invalidf("environments", "%q is not a valid environment name", e)
+		if !envName.MatchString(e) || len(e) > 20 {
+			return perr.Invalidf("environments", "%q is not a valid environment name: lower-case letters and digits only (no '-', so namespaces stay unambiguous), at most 20", e)
 		}
 		if seen[e] {
 			return perr.Invalidf("environments", "%q is listed twice", e)

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -252,5 +253,71 @@ func TestDeleteReportsWhatItRemoved(t *testing.T) {
 	}
 	if _, err := w.Tenants.Get(ctx, name); !errors.Is(err, perr.ErrNotFound) {
 		t.Errorf("tenant still in store: %v", err)
+	}
+}
+
+// Namespaces are tenant-env, so an environment with a '-' could name another tenant's namespace:
+// tenant "team" with env "a-dev" is "team-a-dev", the "dev" of tenant "team-a". Such
+// environments are refused, and nothing of the refused tenant is left behind.
+func TestNamespaceCollisionRefused(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev := platformtest.Email("dev")
+	suffix := platformtest.Email("c")[:6]
+	teamA := "team" + suffix + "-a"
+	if _, _, err := w.Tenants.Create(ctx, tenant.Spec{Name: teamA, Environments: []string{"dev"}, Members: []tenant.Member{{Email: dev, Role: tenant.Developer}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = w.Tenants.Delete(context.Background(), teamA) })
+	team := "team" + suffix
+	if tenant.Namespace(team, "a-dev") != tenant.Namespace(teamA, "dev") {
+		t.Fatal("test premise: the two names should collide")
+	}
+	_, _, err := w.Tenants.Create(ctx, tenant.Spec{Name: team, Environments: []string{"a-dev"}, Members: []tenant.Member{{Email: dev, Role: tenant.Admin}}})
+	var pe *perr.Error
+	if !errors.As(err, &pe) || pe.Kind != perr.Invalid || pe.Field != "environments" || !strings.Contains(err.Error(), "a-dev") {
+		t.Fatalf("want Invalid on environments naming a-dev, got %v", err)
+	}
+	if _, err := w.Tenants.Get(ctx, team); !errors.Is(err, perr.ErrNotFound) {
+		t.Errorf("refused tenant is in the store: %v", err)
+	}
+	ns, err := w.Env.Client.CoreV1().Namespaces().Get(ctx, tenant.Namespace(teamA, "dev"), metav1.GetOptions{})
+	if err != nil || ns.Labels[tenant.LabelTenant] != teamA {
+		t.Errorf("team-a's namespace changed: %v %v", ns.Labels, err)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev, stranger := platformtest.Email("dev"), platformtest.Email("stranger")
+	name := w.Tenant(t, "authz", []tenant.Member{{Email: dev, Role: tenant.Developer}}, "dev", "prod")
+	other := w.Tenant(t, "authz-other", []tenant.Member{{Email: stranger, Role: tenant.Admin}})
+	tests := []struct {
+		name, tenant, env, user string
+		kind                    perr.Kind
+		field                   string
+	}{
+		{"member", name, "dev", dev, -1, ""},
+		{"member, case-insensitive e-mail", name, "prod", strings.ToUpper(dev), -1, ""},
+		{"unknown env", name, "staging", dev, perr.Invalid, "env"},
+		{"env that spells another namespace", name, "a-dev", dev, perr.Invalid, "env"},
+		{"non-member", other, "dev", dev, perr.Forbidden, ""},
+		{"no such tenant", "nope" + name, "dev", dev, perr.Forbidden, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := w.Tenants.Authorize(ctx, tc.tenant, tc.env, tc.user)
+			if tc.kind < 0 {
+				if err != nil || a.Role != tenant.Developer || a.Env != tc.env {
+					t.Fatalf("Authorize = %+v, %v", a, err)
+				}
+				return
+			}
+			var pe *perr.Error
+			if !errors.As(err, &pe) || pe.Kind != tc.kind || pe.Field != tc.field || !strings.Contains(err.Error(), tc.tenant) {
+				t.Fatalf("want %v (field %q) naming %s, got %v", tc.kind, tc.field, tc.tenant, err)
+			}
+		})
 	}
 }

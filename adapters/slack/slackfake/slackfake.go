@@ -96,11 +96,27 @@ type Server struct {
 	msgs  []*Message
 	seq   int
 	calls map[string]int
+	team  string
+}
+
+// SetTeam sets the workspace auth.test reports for the bot token (default T1).
+func (s *Server) SetTeam(team string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.team = team
+}
+
+func (s *Server) authTest(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	team := s.team
+	s.calls["/auth.test"]++
+	s.mu.Unlock()
+	reply(w, map[string]any{"url": "https://fake.slack.com/", "team": "Fake", "user": "k8sm", "team_id": team, "user_id": "U_BOT", "bot_id": "B_BOT"})
 }
 
 // New starts the fake with users.
 func New(users ...User) *Server {
-	s := &Server{users: map[string]User{}, calls: map[string]int{}}
+	s := &Server{users: map[string]User{}, calls: map[string]int{}, team: "T1"}
 	for _, u := range users {
 		s.users[u.ID] = u
 	}
@@ -109,6 +125,7 @@ func New(users ...User) *Server {
 		c.Handle("/chat.postEphemeral", s.post(true))
 		c.Handle("/chat.update", s.update)
 		c.Handle("/users.info", s.userInfo)
+		c.Handle("/auth.test", s.authTest)
 	})
 	s.Server = ts
 	go func() { // the fake's feed of seen frames is unbuffered: drain it

@@ -1,0 +1,134 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/tools"
+)
+
+// Errors a turn's entry refuses with; match them with errors.Is. The message is the cause's,
+// naming the tenant, the field or the conversation.
+var (
+	// ErrForbidden: the person is not a member of the tenant the turn names.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: the conversation does not exist or belongs to someone else (the same answer).
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: bad input, e.g. an environment the tenant does not have.
+	ErrInvalid = errors.New("invalid")
+)
+
+type entryError struct{ kind, err error }
+
+func (e *entryError) Error() string   { return e.err.Error() }
+func (e *entryError) Unwrap() []error { return []error{e.kind, e.err} }
+
+func refuse(kind, err error) error { return &entryError{kind: kind, err: err} }
+
+// Send runs a turn and streams its events; the channel closes when the turn ends or pauses for approval.
+func (s *Service) Send(ctx context.Context, t Turn) (<-chan Event, error) { return s.send(ctx, t, nil) }
+
+// authorize resolves the person of a turn in its tenant and environment, once, before anything
+// of the tenant is read. A turn without a tenant gets a caller without one (public docs, and
+// tools that name a tenant they are a member of).
+func (s *Service) authorize(ctx context.Context, t Turn) (tools.Caller, []string, error) {
+	c := tools.Caller{User: strings.ToLower(strings.TrimSpace(t.User)), Tenant: strings.TrimSpace(t.Tenant), Env: strings.TrimSpace(t.Env)}
+	if c.Tenant == "" {
+		return c, nil, nil
+	}
+	a, err := s.opts.Roles.Authorize(ctx, c.Tenant, c.Env, c.User)
+	switch {
+	case errors.Is(err, tools.ErrForbidden):
+		return c, nil, refuse(ErrForbidden, err)
+	case errors.Is(err, tools.ErrInvalid):
+		return c, nil, refuse(ErrInvalid, err)
+	case err != nil:
+		return c, nil, fmt.Errorf("agent: authorize %s in %s: %w", c.User, c.Tenant, err)
+	}
+	c.Env, c.Role = a.Env, a.Role
+	return c, a.Envs, nil
+}
+
+// send runs a turn; plan, when set, is the first model step (a prepared tool call).
+func (s *Service) send(ctx context.Context, t Turn, plan *schema.Message) (<-chan Event, error) {
+	if strings.TrimSpace(t.Text) == "" {
+		return nil, refuse(ErrInvalid, errors.New("agent: empty message"))
+	}
+	if t.User == "" || t.Surface == "" || t.Thread == "" {
+		return nil, errors.New("agent: a turn needs user, surface and thread")
+	}
+	caller, envs, err := s.authorize(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	t.User, t.Tenant, t.Env = caller.User, caller.Tenant, caller.Env
+	conv, err := s.convs.ensure(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.convs.history(ctx, conv.ID, s.opts.History)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.convs.append(ctx, conv.ID, "user", t.Text); err != nil {
+		return nil, err
+	}
+	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist))
+	pc := promptContext{Caller: caller, Surface: t.Surface, Envs: envs, Date: s.opts.Now(), Apps: s.appsOf(ctx, caller),
+		Approval: approvals, More: more}
+	msgs, err := buildMessages(s.prompt, pc, hist, t.Text, s.opts.HistoryTokens)
+	if err != nil {
+		return nil, err
+	}
+	events := make(chan Event, 64)
+	s.metrics.turns.Inc()
+	go func() {
+		defer close(events)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TurnTimeout)
+		defer cancel()
+		s.run(ctx, conv.ID, caller, newID(), msgs, carry, nil, plan, events)
+	}()
+	return events, nil
+}
+
+// Conversations lists a user's conversations, newest first.
+func (s *Service) Conversations(ctx context.Context, user string) ([]Conversation, error) {
+	return s.convs.list(ctx, user)
+}
+
+// History returns a conversation's messages if it belongs to user; otherwise ErrNotFound.
+func (s *Service) History(ctx context.Context, user, convID string) ([]Message, error) {
+	if _, err := s.convs.owned(ctx, convID, user); err != nil {
+		return nil, err
+	}
+	ms, err := s.convs.history(ctx, convID, 500)
+	if err != nil {
+		return nil, err
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if m.Role == "user" || m.Role == "assistant" {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// usedTools are the tools called earlier in the conversation: a follow-up ("and its logs?")
+// keeps their schemas.
+func usedTools(hist []Message) []string {
+	var out []string
+	for _, h := range hist {
+		var c storedCall
+		if h.Role == "tool_call" && json.Unmarshal([]byte(h.Content), &c) == nil && !slices.Contains(out, c.Name) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,269 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudwego/eino/components/retriever"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/internal/textutil"
+	"k8s-manage/knowledge"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/billing"
+	"k8s-manage/platform/perr"
+	"k8s-manage/platform/tenant"
+)
+
+type (
+	podArgs struct {
+		Target
+		App string `json:"app,omitempty" desc:"application name (its pods); default: all pods"`
+		Pod string `json:"pod,omitempty" desc:"a pod name"`
+	}
+	logArgs struct {
+		Target
+		App       string `json:"app,omitempty" desc:"application name; its pod with the most restarts is read (give app or pod)"`
+		Pod       string `json:"pod,omitempty" desc:"pod name (give app or pod)"`
+		Container string `json:"container,omitempty" desc:"container name; default: the first"`
+		Previous  bool   `json:"previous,omitempty" desc:"logs of the previous (crashed) container; default false"`
+		TailLines int    `json:"tail_lines,omitempty" jsonschema:"minimum=1,maximum=1000" desc:"how many last lines; default 100"`
+		Since     int64  `json:"since_seconds,omitempty" jsonschema:"minimum=1" desc:"only lines from the last N seconds"`
+		Grep      string `json:"grep,omitempty" desc:"only lines containing this text (case-insensitive)"`
+	}
+	eventArgs struct {
+		Target
+		Object string `json:"object,omitempty" desc:"only events of this object (app, pod or other name prefix)"`
+	}
+	diagnoseArgs struct {
+		Target
+		App string `json:"app,omitempty" desc:"application to diagnose; default: the whole environment"`
+		Pod string `json:"pod,omitempty" desc:"pod to diagnose"`
+	}
+	billArgs struct {
+		Target
+		Period string `json:"period,omitempty" desc:"month as YYYY-MM; default: the current month"`
+	}
+	searchArgs struct {
+		Target
+		Query string `json:"query" jsonschema:"required" desc:"the question to look up in the help manual, the on-call FAQ and the tenant's runbooks"`
+		TopK  int    `json:"top_k,omitempty" jsonschema:"minimum=1,maximum=10" desc:"how many chunks; default 5"`
+	}
+)
+
+// Output caps for text the cluster produces.
+const (
+	maxLogBytes      = 8 << 10
+	maxEvidenceBytes = 1 << 10
+	maxEvents        = 50
+)
+
+func (d Deps) observeTools() []*Tool {
+	v := tenant.Viewer
+	return []*Tool{
+		define[podArgs](Spec{Name: "list_pods", Desc: "List pods (of an application, or all) with phase, readiness, restarts, failure reason and node.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *podArgs, _ bool) (any, error) {
+				return d.listPods(ctx, c, in.App, in.Pod)
+			}),
+		define[logArgs](Spec{Name: "get_pod_logs", Desc: "Container logs of an application's pod or a named pod: the last lines, or the previous (crashed) container.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *logArgs, _ bool) (any, error) { return d.logs(ctx, c, in) }),
+		define[eventArgs](Spec{Name: "get_events", Desc: "Recent Kubernetes events of the environment, warnings first, optionally for one object.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *eventArgs, _ bool) (any, error) {
+				return d.listEvents(ctx, c, in.Object)
+			}),
+		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Diagnose an application, a pod or the whole environment: failing pods with reasons, warning events, crashed containers' last log lines, suggested fixes.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *diagnoseArgs, _ bool) (any, error) {
+				return d.diagnose(ctx, c, in.App, in.Pod)
+			}),
+		define[noArgs](Spec{Name: "get_quota", Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
+				return d.Quota.Get(ctx, d.target(c))
+			}),
+		unless(d.Bills != nil, laterBilling,
+			define[billArgs](Spec{Name: "get_bill", Desc: "The tenant's bill for a month with line items per app, environment and resource.", Risk: ReadOnly, Role: v},
+				func(ctx context.Context, c Call, in *billArgs, _ bool) (any, error) {
+					from, to := billing.MonthOf(time.Now())
+					if in.Period != "" {
+						p, err := time.Parse("2006-01", in.Period)
+						if err != nil {
+							return nil, perr.Invalidf("period", "%q must look like 2026-11", in.Period)
+						}
+						from, to = billing.MonthOf(p)
+					}
+					return d.Bills.For(ctx, c.Tenant, from, to)
+				}))[0],
+		define[searchArgs](Spec{Name: "search_knowledge", Desc: "Look up the help manual, the on-call FAQ and the tenant's runbooks; returns chunks with ids to cite.", Risk: ReadOnly},
+			func(ctx context.Context, c Call, in *searchArgs, _ bool) (any, error) { return d.search(ctx, c, in) }),
+	}
+}
+
+func (d Deps) listPods(ctx context.Context, c Call, app, pod string) (any, error) {
+	cs, err := d.Kube.As(tenant.Identity(c.User))
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.ListOptions{}
+	if app != "" {
+		opts.LabelSelector = apps.LabelApp + "=" + app
+	}
+	list, err := cs.CoreV1().Pods(c.Namespace).List(ctx, opts)
+	if err != nil {
+		return nil, perr.FromAPI(err, "list pods in "+c.Namespace)
+	}
+	out := []apps.PodStatus{}
+	for i := range list.Items {
+		p := &list.Items[i]
+		if pod != "" && p.Name != pod {
+			continue
+		}
+		out = append(out, apps.PodSummary(p))
+	}
+	return out, nil
+}
+
+// logs reads a container's log, capped for the model (the end, plus earlier error lines).
+func (d Deps) logs(ctx context.Context, c Call, in *logArgs) (any, error) {
+	cs, err := d.Kube.As(tenant.Identity(c.User))
+	if err != nil {
+		return nil, err
+	}
+	pod := in.Pod
+	if pod == "" {
+		if in.App == "" {
+			return nil, perr.Invalidf("app", "give an app or a pod")
+		}
+		pods, err := cs.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apps.LabelApp + "=" + in.App})
+		if err != nil {
+			return nil, perr.FromAPI(err, "list pods of "+in.App)
+		}
+		if len(pods.Items) == 0 {
+			return nil, perr.New(perr.NotFound, "app %s has no pods in %s", in.App, c.Namespace)
+		}
+		// The pod most worth reading: the one with the most restarts.
+		best := 0
+		for i, p := range pods.Items {
+			if restarts(&p) > restarts(&pods.Items[best]) {
+				best = i
+			}
+		}
+		pod = pods.Items[best].Name
+	}
+	tail := int64(in.TailLines)
+	if tail <= 0 {
+		tail = 100
+	}
+	tail = min(tail, 1000)
+	opts := &corev1.PodLogOptions{Container: in.Container, Previous: in.Previous, TailLines: &tail}
+	if in.Since > 0 {
+		opts.SinceSeconds = &in.Since
+	}
+	raw, err := cs.CoreV1().Pods(c.Namespace).GetLogs(pod, opts).DoRaw(ctx)
+	if err != nil {
+		return nil, perr.FromAPI(err, "read logs of "+pod)
+	}
+	body := string(raw)
+	if in.Grep != "" {
+		var kept []string
+		needle := strings.ToLower(in.Grep)
+		for _, l := range strings.Split(body, "\n") {
+			if strings.Contains(strings.ToLower(l), needle) {
+				kept = append(kept, l)
+			}
+		}
+		body = strings.Join(kept, "\n") + "\n"
+	}
+	text, capped := CapLog(body, 200)
+	text, cut := textutil.CapTail(text, maxLogBytes)
+	return map[string]any{"pod": pod, "container": in.Container, "previous": in.Previous, "truncated": capped || cut,
+		"log": textutil.Quote("log", text)}, nil
+}
+
+func restarts(p *corev1.Pod) int32 {
+	var n int32
+	for _, s := range p.Status.ContainerStatuses {
+		n += s.RestartCount
+	}
+	return n
+}
+
+// Event is a Kubernetes event as tools report it.
+type Event struct {
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Object  string `json:"object"`
+	Message string `json:"message"`
+	Count   int32  `json:"count"`
+	Last    string `json:"last"`
+}
+
+func (d Deps) listEvents(ctx context.Context, c Call, object string) ([]Event, error) {
+	cs, err := d.Kube.As(tenant.Identity(c.User))
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.CoreV1().Events(c.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, perr.FromAPI(err, "list events in "+c.Namespace)
+	}
+	var out []Event
+	for _, e := range list.Items {
+		obj := strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name
+		if object != "" && !strings.HasPrefix(e.InvolvedObject.Name, object) {
+			continue
+		}
+		last := e.LastTimestamp.Time
+		if last.IsZero() {
+			last = e.EventTime.Time
+		}
+		out = append(out, Event{Type: e.Type, Reason: e.Reason, Object: obj, Message: textutil.Quote("event", textutil.Truncate(e.Message, 600)), Count: max(e.Count, 1), Last: last.UTC().Format("2006-01-02T15:04:05Z")})
+	}
+	slices.SortStableFunc(out, func(a, b Event) int {
+		if (a.Type == "Warning") != (b.Type == "Warning") {
+			if a.Type == "Warning" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(b.Last, a.Last)
+	})
+	if len(out) > maxEvents {
+		out = out[:maxEvents]
+	}
+	return out, nil
+}
+
+func (d Deps) search(ctx context.Context, c Call, in *searchArgs) (any, error) {
+	if err := required("query", in.Query); err != nil {
+		return nil, err
+	}
+	if d.Knowledge == nil {
+		return nil, perr.New(perr.Unavailable, "the knowledge base is not configured")
+	}
+	k := in.TopK
+	if k <= 0 || k > 10 {
+		k = 5
+	}
+	docs, err := d.Knowledge.Retrieve(ctx, in.Query, retriever.WithTopK(k), knowledge.WithTenant(c.Tenant))
+	if err != nil {
+		return nil, fmt.Errorf("search_knowledge: %w", err)
+	}
+	type hit struct {
+		ID      string  `json:"id"`
+		Title   string  `json:"title"`
+		Section string  `json:"section"`
+		Source  string  `json:"source"`
+		Score   float64 `json:"score"`
+		Content string  `json:"content"`
+	}
+	out := []hit{}
+	for _, doc := range docs {
+		ch := knowledge.FromDocument(doc)
+		out = append(out, hit{ID: ch.ID, Title: ch.Title, Section: strings.Join(ch.Section, " > "), Source: ch.Source,
+			Score: doc.Score(), Content: textutil.Quote("document", Redact(ch.Content))})
+	}
+	return out, nil
+}
