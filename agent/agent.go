@@ -110,6 +110,10 @@ type Options struct {
 	Sealer Sealer
 	// Now is the clock of the system prompt's date (nil means time.Now).
 	Now func() time.Time
+	// BindAllTools gives a hosted model every tool's schema on every step, instead of the core
+	// and the tools the message is about (the others callable by name). It costs about twice the
+	// input tokens; for models that do not call tools they were only told the names of.
+	BindAllTools bool
 }
 
 // Service is the agent every surface talks to.
@@ -213,6 +217,9 @@ func (s *Service) AuditLog(ctx context.Context, user, tenantName string, limit i
 	}
 	return s.approvals.AuditLog(ctx, tenantName, limit)
 }
+
+// Options returns the options the Service was built with (defaults applied).
+func (s *Service) Options() Options { return s.opts }
 
 // RecordSession appends a surface's own privileged session (e.g. the web terminal) to the
 // tenant's audit log: what was opened, by whom, and how it ended.

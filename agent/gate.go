@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,9 +34,16 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 			was, hasState, pc := tool.GetInterruptState[*PendingCall](ctx)
 			if !was || !hasState {
 				preview, err := s.opts.Tools.Preview(ctx, in.Name, caller, in.Arguments)
-				if err != nil { // refused before any approval (forbidden, invalid, quota exceeded)
-					s.audit(ctx, caller, spec, in.Arguments, "", "refused", err.Error(), 0)
-					return &compose.ToolOutput{Result: errorJSON(err)}, nil
+				if err != nil { // not run: refused (forbidden) or a bad call (invalid, not found, quota exceeded)
+					outcome := "invalid"
+					if errors.Is(err, tools.ErrForbidden) || errors.Is(err, tools.ErrNotAvailable) {
+						outcome = "refused"
+					}
+					s.audit(ctx, caller, spec, in.Arguments, "", outcome, err.Error(), 0)
+					res := errorJSON(err)
+					s.remember(ctx, convID, in.CallID, in.Name, in.Arguments, res)
+					events <- Event{Type: EventToolFinished, Conversation: convID, Tool: in.Name, Result: res}
+					return &compose.ToolOutput{Result: res}, nil
 				}
 				pc = &PendingCall{ApprovalID: approval.NewID(), CallID: in.CallID, Tool: in.Name, Args: in.Arguments,
 					Risk: spec.Risk.String(), Summary: summaryOf(preview, in.Name), Preview: preview}
@@ -79,6 +87,9 @@ func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, 
 			return nil, err
 		}
 		outcome = "error"
+		if errors.Is(err, tools.ErrForbidden) || errors.Is(err, tools.ErrNotAvailable) {
+			outcome = "refused" // not run: the caller may not, or the platform part is missing
+		}
 		out = &compose.ToolOutput{Result: errorJSON(err)}
 	}
 	s.metrics.toolCalls.WithLabelValues(in.Name, outcome).Inc()

@@ -71,8 +71,8 @@ type Spec struct {
 
 // Target is embedded in every tool's arguments: where the call acts.
 type Target struct {
-	Tenant string `json:"tenant,omitempty" desc:"tenant (team) to act in; default: the conversation's tenant"`
-	Env    string `json:"env,omitempty" desc:"environment, e.g. dev, test or prod; default: the conversation's environment"`
+	Tenant string `json:"tenant,omitempty" desc:"tenant; default: the conversation's"`
+	Env    string `json:"env,omitempty" desc:"environment (dev, test, prod…); default: the conversation's"`
 }
 
 func (t *Target) target() *Target { return t }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -60,6 +61,11 @@ func (s *Surface) terminal(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Env == "" {
 		req.Env = "dev"
+	}
+	// The tenant boundary, at the entry: a member of the tenant, in one of its environments.
+	if status, err := s.member(r.Context(), req.User, req.Tenant, req.Env); err != nil {
+		httpserver.WriteError(w, r, status, err)
+		return
 	}
 	if sess, ok := r.Context().Value(sessionKey).(identity.Session); ok {
 		if subtle.ConstantTimeCompare([]byte(q.Get("csrf")), []byte(sess.CSRF)) != 1 {
@@ -144,3 +150,24 @@ func (s *Surface) terminal(w http.ResponseWriter, r *http.Request) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// member checks that user belongs to tenantName and that env is one of its environments.
+func (s *Surface) member(ctx context.Context, user, tenantName, env string) (int, error) {
+	if s.opts.Directory == nil {
+		return http.StatusForbidden, errors.New("memberships are not configured")
+	}
+	ms, err := s.opts.Directory.Memberships(ctx, user)
+	if err != nil {
+		return http.StatusInternalServerError, err
+	}
+	for _, m := range ms {
+		if m.Tenant != tenantName {
+			continue
+		}
+		if !slices.Contains(m.Envs, env) {
+			return http.StatusBadRequest, &httpserver.FieldError{Field: "env", Message: fmt.Sprintf("tenant %s has no environment %q (it has %s)", tenantName, env, strings.Join(m.Envs, ", "))}
+		}
+		return 0, nil
+	}
+	return http.StatusForbidden, fmt.Errorf("you (%s) are not a member of tenant %s", user, tenantName)
+}

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -218,5 +220,62 @@ func TestChatAPIScaleWithApproval(t *testing.T) {
 	}
 	if resp, body := devC.do("POST", "/api/v1/builds", `{"app":"nginx"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"tenant"`) {
 		t.Fatalf("build without tenant: %d %s", resp.StatusCode, body)
+	}
+	// Revealing secrets is audited, refused attempts too (the values never reach the log).
+	if resp, body := opsC.do("GET", "/api/v1/audit?tenant="+name, ""); resp.StatusCode != 403 || !strings.Contains(string(body), "admin") {
+		t.Fatalf("audit log as operator: %d %s", resp.StatusCode, body)
+	}
+	log, err := a.agent.Approvals().AuditLog(ctx, name, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reveals := map[string]string{}
+	for _, e := range log {
+		if e.Tool == "config_reveal" {
+			reveals[e.User] = e.Outcome
+		}
+	}
+	if reveals[ops] != "ok" || reveals[dev] != "refused" {
+		t.Fatalf("config reveals in the audit log: %v", reveals)
+	}
+
+	// The tenant boundary at the HTTP entry: another tenant in the body or the query, an
+	// environment the tenant lacks, someone else's conversation or approval.
+	other := sandboxtest.Name("other")
+	if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: other, Environments: []string{"dev"},
+		Members: []tenant.Member{{Email: platformtest.Email("stranger"), Role: tenant.Admin}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.tenants.Delete(context.Background(), other) })
+	for _, c := range []struct {
+		who                client
+		method, path, body string
+		status             int
+		mention            string
+	}{
+		{devC, "POST", "/api/v1/chat", `{"message":"list apps","tenant":"` + other + `"}`, 403, "not a member of tenant " + other},
+		{stranger, "POST", "/api/v1/chat", `{"message":"扩容 nginx 到 9 个副本","tenant":"` + name + `"}`, 403, "not a member of tenant " + name},
+		{devC, "POST", "/api/v1/chat", `{"message":"list apps","tenant":"` + name + `","env":"a-dev"}`, 400, "a-dev"},
+		{stranger, "POST", "/api/v1/chat", `{"message":"what did I ask?","conversation_id":"` + req.Conversation + `"}`, 404, "not found"},
+		{stranger, "GET", "/api/v1/conversations/" + url.PathEscape(req.Conversation), "", 404, "not found"},
+		{stranger, "POST", "/api/v1/approvals/" + id + "/decision", `{"approve":false}`, 403, name},
+		{devC, "GET", "/api/v1/bills?tenant=" + other, "", 403, other},
+		{devC, "GET", "/api/v1/config?tenant=" + name + "&env=a-dev&app=nginx", "", 400, `"field":"env"`},
+		{devC, "GET", "/api/v1/config?tenant=" + other + "&app=nginx", "", 403, other},
+		{devC, "GET", "/api/v1/terminal?tenant=" + other + "&pod=x", "", 403, other},
+	} {
+		resp, body := c.who.do(c.method, c.path, c.body)
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.mention) {
+			t.Errorf("%s %s %s: %d %s, want %d mentioning %q", c.method, c.path, c.body, resp.StatusCode, body, c.status, c.mention)
+		}
+	}
+	if _, body := stranger.do("GET", "/api/v1/approvals", ""); strings.Contains(string(body), id) {
+		t.Errorf("a stranger's inbox lists the tenant's approval: %s", body)
+	}
+	if hist, err := a.agent.History(ctx, dev, req.Conversation); err != nil || len(hist) == 0 || strings.Contains(fmt.Sprint(hist), "what did I ask") {
+		t.Errorf("the dev's conversation after the stranger's attempts: %v %v", hist, err)
+	}
+	if d, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "nginx", metav1.GetOptions{}); *d.Spec.Replicas == 9 {
+		t.Error("a stranger scaled nginx")
 	}
 }

@@ -2,13 +2,18 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"k8s-manage/adapters/web"
+	"k8s-manage/agent/approval"
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/platform/billing"
 	"k8s-manage/platform/build"
@@ -19,13 +24,21 @@ import (
 )
 
 // platformAPI serves the platform's own HTTP endpoints (bills, config with reveal, builds) with the
-// web surface's token auth. They check tenant roles themselves; cluster writes run as the person.
+// web surface's token auth. Each request is authorized once at its entry (membership, role and
+// environment of the tenant it names) and the handlers take that Access, not the query again;
+// cluster writes run as the person.
 type platformAPI struct {
 	tenants *tenant.Service
 	bills   *billing.Bills
 	config  *pconfig.Service
 	builds  *build.Service
 	kube    *kube.Clients
+	audit   auditor
+}
+
+// auditor appends to a tenant's audit log (approval.Store).
+type auditor interface {
+	Audit(ctx context.Context, e approval.AuditEntry) error
 }
 
 func (p *platformAPI) mount(api chi.Router, auth func(http.Handler) http.Handler) {
@@ -38,22 +51,27 @@ func (p *platformAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 	})
 }
 
-// role checks the caller's role in tenant, writing the error response when it is too low.
-func (p *platformAPI) role(w http.ResponseWriter, r *http.Request, t string, min tenant.Role) bool {
+// authorize resolves the caller's Access in tenant t and environment env (empty: the tenant's
+// default) and checks min, writing the error response when refused: a missing tenant or an
+// unknown environment is a 400 naming the field, a non-member or a too-low role a 403 naming the tenant.
+func (p *platformAPI) authorize(w http.ResponseWriter, r *http.Request, t, env string, min tenant.Role) (tenant.Access, bool) {
 	if t == "" {
 		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "tenant", Message: "is required"})
-		return false
+		return tenant.Access{}, false
 	}
-	role, ok, err := p.tenants.RoleOf(r.Context(), t, web.User(r))
-	if err != nil {
-		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
-		return false
+	a, err := p.tenants.Authorize(r.Context(), t, env, web.User(r))
+	switch {
+	case perr.KindOf(err) == perr.Invalid:
+		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "env", Message: strings.TrimPrefix(err.Error(), "env: ")})
+		return a, false
+	case err != nil:
+		httpserver.WriteError(w, r, statusOf(err), err)
+		return a, false
+	case !a.Role.AtLeast(min):
+		httpserver.WriteError(w, r, http.StatusForbidden, fmt.Errorf("this needs the %s role in tenant %s; you are %s", min, t, a.Role))
+		return a, false
 	}
-	if !ok || !role.AtLeast(min) {
-		httpserver.WriteError(w, r, http.StatusForbidden, fmt.Errorf("this needs the %s role in tenant %s", min, t))
-		return false
-	}
-	return true
+	return a, true
 }
 
 func statusOf(err error) int {
@@ -74,7 +92,8 @@ func statusOf(err error) int {
 // bill: GET /api/v1/bills?tenant=T&period=2026-11[&format=csv]
 func (p *platformAPI) bill(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if !p.role(w, r, q.Get("tenant"), tenant.Viewer) {
+	a, ok := p.authorize(w, r, q.Get("tenant"), "", tenant.Viewer)
+	if !ok {
 		return
 	}
 	from, to := billing.MonthOf(time.Now())
@@ -86,7 +105,7 @@ func (p *platformAPI) bill(w http.ResponseWriter, r *http.Request) {
 		}
 		from, to = billing.MonthOf(t)
 	}
-	b, err := p.bills.For(r.Context(), q.Get("tenant"), from, to)
+	b, err := p.bills.For(r.Context(), a.Tenant, from, to)
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
@@ -108,21 +127,52 @@ func (p *platformAPI) getConfig(w http.ResponseWriter, r *http.Request) {
 	if reveal {
 		min = tenant.Operator
 	}
-	if !p.role(w, r, q.Get("tenant"), min) {
+	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), min)
+	if !ok {
+		if reveal {
+			p.auditReveal(r, q.Get("tenant"), q.Get("env"), q.Get("app"), "refused", 0)
+		}
 		return
 	}
-	items, err := p.config.Get(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: cmp.Or(q.Get("env"), "dev"), App: q.Get("app")}, reveal)
+	items, err := p.config.Get(r.Context(), pconfig.Ref{Tenant: a.Tenant, Env: a.Env, App: q.Get("app")}, reveal)
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
 	}
+	if reveal {
+		secrets := 0
+		for _, it := range items {
+			if it.Secret {
+				secrets++
+			}
+		}
+		p.auditReveal(r, a.Tenant, a.Env, q.Get("app"), "ok", secrets)
+	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "revealed": reveal})
+}
+
+// auditReveal records who revealed (or tried to reveal) an app's secret values; the values never
+// reach the log.
+func (p *platformAPI) auditReveal(r *http.Request, t, env, app, outcome string, secrets int) {
+	if p.audit == nil || t == "" {
+		return
+	}
+	args, _ := json.Marshal(map[string]string{"app": app})
+	result := fmt.Sprintf("%d secret values revealed", secrets)
+	if outcome != "ok" {
+		result = "refused"
+	}
+	if err := p.audit.Audit(context.WithoutCancel(r.Context()), approval.AuditEntry{User: web.User(r), Tenant: t, Env: cmp.Or(env, "dev"),
+		Tool: "config_reveal", Risk: "read-only", Args: string(args), Outcome: outcome, Result: result}); err != nil {
+		slog.Default().Error("audit config reveal", "err", err)
+	}
 }
 
 // configDiff: GET /api/v1/config/diff?tenant=T&env=E&app=A&from=RFC3339[&to=RFC3339] (secret values masked).
 func (p *platformAPI) configDiff(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if !p.role(w, r, q.Get("tenant"), tenant.Viewer) {
+	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), tenant.Viewer)
+	if !ok {
 		return
 	}
 	var at [2]time.Time
@@ -138,7 +188,7 @@ func (p *platformAPI) configDiff(w http.ResponseWriter, r *http.Request) {
 		}
 		at[i] = t
 	}
-	changes, err := p.config.Diff(r.Context(), pconfig.Ref{Tenant: q.Get("tenant"), Env: cmp.Or(q.Get("env"), "dev"), App: q.Get("app")}, at[0], at[1])
+	changes, err := p.config.Diff(r.Context(), pconfig.Ref{Tenant: a.Tenant, Env: a.Env, App: q.Get("app")}, at[0], at[1])
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)
 		return
@@ -160,7 +210,8 @@ func (p *platformAPI) startBuild(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusBadRequest, err)
 		return
 	}
-	if !p.role(w, r, req.Tenant, tenant.Developer) {
+	a, ok := p.authorize(w, r, req.Tenant, req.Env, tenant.Developer)
+	if !ok {
 		return
 	}
 	cs, err := p.kube.As(tenant.Identity(web.User(r)))
@@ -168,7 +219,7 @@ func (p *platformAPI) startBuild(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	b, err := p.builds.Start(r.Context(), cs, build.Trigger{Tenant: req.Tenant, Env: cmp.Or(req.Env, "dev"), App: req.App, Ref: req.Ref,
+	b, err := p.builds.Start(r.Context(), cs, build.Trigger{Tenant: a.Tenant, Env: a.Env, App: req.App, Ref: req.Ref,
 		Author: web.User(r), By: "api"})
 	if err != nil {
 		httpserver.WriteError(w, r, statusOf(err), err)

@@ -183,7 +183,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		}
 		surface := web.New(wo)
 		surface.Mount(srv.Router(), srv.API())
-		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc}).mount(srv.API(), surface.Auth)
+		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc, audit: a.agent.Approvals()}).mount(srv.API(), surface.Auth)
 		if err := a.wireSurfaces(reg0); err != nil {
 			a.Close()
 			return nil, err
