@@ -39,20 +39,6 @@ func PreviewText(preview string) string {
 	return b.String()
 }
 
-// Truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
 // Events yields before, then the events of ch until it closes: a surface that has already read
 // the first event of a turn (a decision) renders it with the rest.
 func Events(ch <-chan Event, before ...Event) iter.Seq[Event] {

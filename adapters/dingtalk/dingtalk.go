@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"k8s-manage/internal/textutil"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -265,7 +266,7 @@ func approvalMarkdown(r *approval.Request) string {
 	}
 	fmt.Fprintf(&s, "申请人 requested by %s · %s/%s · `%s` · risk %s\n\n", r.Requester, r.Tenant, r.Env, r.Tool, r.Risk)
 	if p := agent.PreviewText(r.Preview); p != "" {
-		s.WriteString("```\n" + agent.Truncate(p, 3000) + "\n```\n\n")
+		s.WriteString("```\n" + textutil.Truncate(p, 3000) + "\n```\n\n")
 	}
 	fmt.Fprintf(&s, "回复 `同意 %s` 批准，或 `拒绝 %s 原因` 驳回。Reply `approve %s` or `reject %s <reason>`.", r.ID, r.ID, r.ID, r.ID)
 	return s.String()
@@ -352,7 +353,7 @@ func (b *Bot) reply(ctx context.Context, c convo, title, md string) {
 }
 
 func markdown(title, text string) map[string]any {
-	return map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": agent.Truncate(title, 60), "text": agent.Truncate(text, 18000)}}
+	return map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": textutil.Truncate(title, 60), "text": textutil.Truncate(text, 18000)}}
 }
 
 // postJSON posts v and checks both the HTTP status and DingTalk's errcode.
@@ -373,7 +374,7 @@ func postJSON(ctx context.Context, hc *http.Client, u string, header map[string]
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("dingtalk %s: HTTP %d: %s", req.URL.Path, resp.StatusCode, agent.Truncate(string(rb), 300))
+		return fmt.Errorf("dingtalk %s: HTTP %d: %s", req.URL.Path, resp.StatusCode, textutil.Truncate(string(rb), 300))
 	}
 	var r struct {
 		ErrCode *int   `json:"errcode"`

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"k8s-manage/internal/textutil"
 	"net/http"
 	"sync"
 	"time"
@@ -62,7 +63,7 @@ func (a *openAPI) call(ctx context.Context, path string, v any) error {
 
 // send posts a Markdown robot message to a group or, for one-to-one chats, to the person.
 func (a *openAPI) send(ctx context.Context, robotCode string, c convo, title, md string) error {
-	param, _ := json.Marshal(map[string]string{"title": agent.Truncate(title, 60), "text": agent.Truncate(md, 18000)})
+	param, _ := json.Marshal(map[string]string{"title": textutil.Truncate(title, 60), "text": textutil.Truncate(md, 18000)})
 	if c.Group {
 		return a.call(ctx, "/v1.0/robot/groupMessages/send", map[string]any{"robotCode": robotCode, "openConversationId": c.ID,
 			"msgKey": "sampleMarkdown", "msgParam": string(param)})
@@ -75,7 +76,7 @@ func (a *openAPI) send(ctx context.Context, robotCode string, c convo, title, md
 // stream with action=approve|reject and approval_id) and delivers it to the conversation.
 func (a *openAPI) deliverCard(ctx context.Context, template, robotCode string, c convo, r *approval.Request) error {
 	params := map[string]string{"title": "需要审批 / Approval needed " + r.ID, "summary": r.Summary, "requester": r.Requester,
-		"target": r.Tenant + "/" + r.Env, "tool": r.Tool, "risk": r.Risk, "diff": agent.Truncate(agent.PreviewText(r.Preview), 3000),
+		"target": r.Tenant + "/" + r.Env, "tool": r.Tool, "risk": r.Risk, "diff": textutil.Truncate(agent.PreviewText(r.Preview), 3000),
 		"approval_id": r.ID, "status": "pending"}
 	req := map[string]any{"cardTemplateId": template, "outTrackId": "k8sm-approval-" + r.ID, "callbackType": "STREAM",
 		"cardData": map[string]any{"cardParamMap": params}}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"k8s-manage/internal/textutil"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -289,7 +290,7 @@ func (b *Bot) render(ctx context.Context, channel, thread string, events <-chan 
 			}
 			s += t
 		}
-		return agent.Truncate(cmp.Or(s, "_…_"), 39000)
+		return textutil.Truncate(cmp.Or(s, "_…_"), 39000)
 	}
 	flush := func(force bool) {
 		if !force && time.Since(last) < b.o.UpdateEvery {
@@ -358,12 +359,12 @@ func approvalBlocks(r *approval.Request, withButtons bool) []slack.Block {
 		head += "\n:rotating_light: *destructive: cannot be undone*"
 	}
 	blocks := []slack.Block{
-		slack.NewSectionBlock(md(agent.Truncate(head, 2900)), nil, nil),
+		slack.NewSectionBlock(md(textutil.Truncate(head, 2900)), nil, nil),
 		slack.NewContextBlock("", md(fmt.Sprintf("requested by %s · %s/%s · tool `%s` · risk %s · expires %s",
 			r.Requester, r.Tenant, r.Env, r.Tool, r.Risk, r.ExpiresAt.UTC().Format("15:04 MST")))),
 	}
 	if p := agent.PreviewText(r.Preview); p != "" {
-		blocks = append(blocks, slack.NewSectionBlock(md("```"+agent.Truncate(p, 2800)+"```"), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(md("```"+textutil.Truncate(p, 2800)+"```"), nil, nil))
 	}
 	if withButtons {
 		yes := slack.NewButtonBlockElement(actionApprove, r.ID, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false)).WithStyle(slack.StylePrimary)
@@ -457,8 +458,8 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		icon = ":large_green_circle:"
 	}
 	blocks := []slack.Block{
-		slack.NewSectionBlock(md(agent.Truncate(icon+" *"+n.Title+"*", 2900)), nil, nil),
-		slack.NewSectionBlock(md(agent.Truncate(n.Text, 2900)), nil, nil),
+		slack.NewSectionBlock(md(textutil.Truncate(icon+" *"+n.Title+"*", 2900)), nil, nil),
+		slack.NewSectionBlock(md(textutil.Truncate(n.Text, 2900)), nil, nil),
 	}
 	var buttons []slack.BlockElement
 	for i, f := range n.Fixes {
@@ -466,7 +467,7 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		if len(v) > 2000 {
 			continue
 		}
-		label := agent.Truncate("Propose fix: "+agent.FixLabel(f), 75)
+		label := textutil.Truncate("Propose fix: "+agent.FixLabel(f), 75)
 		buttons = append(buttons, slack.NewButtonBlockElement(fmt.Sprintf("%s_%d", actionFix, i), string(v),
 			slack.NewTextBlockObject(slack.PlainTextType, label, false, false)))
 	}
@@ -474,7 +475,7 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		blocks = append(blocks, slack.NewActionBlock("k8sm_fixes", buttons...),
 			slack.NewContextBlock("", md("A proposed fix runs as the person who clicks and still needs an approval.")))
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(agent.Truncate(n.Title+"\n"+n.Text, 3500), false), slack.MsgOptionBlocks(blocks...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(textutil.Truncate(n.Title+"\n"+n.Text, 3500), false), slack.MsgOptionBlocks(blocks...)}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"k8s-manage/internal/textutil"
 	"strings"
 	"time"
 
@@ -251,9 +252,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	if len(e.Result) > 4000 {
-		e.Result = e.Result[:4000] + "…"
-	}
+	e.Result = textutil.Truncate(e.Result, 4000)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (at, user_email, tenant, env, tool, risk, args, approval_id, outcome, result, duration_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.At.UnixMilli(), e.User, e.Tenant, e.Env, e.Tool, e.Risk, e.Args, e.ApprovalID,
 		e.Outcome, e.Result, e.Duration.Milliseconds())

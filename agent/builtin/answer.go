@@ -151,7 +151,7 @@ func describe(name string, v any, obj map[string]any, cn bool) string {
 	case "get_bill":
 		var b strings.Builder
 		fmt.Fprintf(&b, pick(cn, "租户 %s 从 %s 到 %s 的账单：合计 %.2f %s", "Bill of %s from %s to %s: total %.2f %s"),
-			str(obj["tenant"]), str(obj["from"])[:10], str(obj["to"])[:10], obj["total"], str(obj["currency"]))
+			str(obj["tenant"]), cut(str(obj["from"]), 10), cut(str(obj["to"]), 10), obj["total"], str(obj["currency"]))
 		lines, _ := obj["lines"].([]any)
 		for i, it := range lines {
 			if i == 8 {
@@ -179,9 +179,7 @@ func describe(name string, v any, obj map[string]any, cn bool) string {
 	}
 	b, _ := json.MarshalIndent(v, "", "  ")
 	out := string(b)
-	if len(out) > 1500 {
-		out = out[:1500] + "…"
-	}
+	out = textutil.Truncate(out, 1500)
 	return fmt.Sprintf("%s:\n%s", name, out)
 }
 
@@ -281,3 +279,6 @@ func RenderDiagnosis(resultJSON string, chinese bool) string {
 	}
 	return diagnosis(obj, chinese)
 }
+
+// cut keeps the first n bytes of an ASCII value (a timestamp's date), whatever its length.
+func cut(s string, n int) string { return s[:min(n, len(s))] }

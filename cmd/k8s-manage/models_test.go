@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cloudwego/eino/schema"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"k8s-manage/agent"
 	"k8s-manage/hack/sandbox/sandboxtest"
@@ -30,6 +31,7 @@ const fakeKey = "sk-fake-provider-key-0001"
 // The first request fails with 503 to exercise retries.
 type fakeOpenAI struct {
 	mu       sync.Mutex
+	lastBody string
 	requests atomic.Int32
 	toolMsgs []string
 	failed   atomic.Bool
@@ -55,6 +57,9 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Tools []json.RawMessage `json:"tools"`
 	}
 	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.lastBody = string(body)
+	f.mu.Unlock()
 	if err := json.Unmarshal(body, &req); err != nil {
 		http.Error(w, err.Error(), 400)
 		return
@@ -113,8 +118,10 @@ func TestOpenAICompatibleProvider(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	temp := 0.2
 	m, err := buildModel(ctx, config.Model{Provider: "openai", BaseURL: srv.URL, Model: "gpt-test", APIKey: fakeKey,
-		Timeout: config.Duration(10e9), MaxRetries: 2}, nil)
+		Timeout: config.Duration(10e9), MaxRetries: 2, Temperature: &temp, MaxTokens: 512}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +157,32 @@ func TestOpenAICompatibleProvider(t *testing.T) {
 	}
 	if strings.Join(parts, "") != "nginx is healthy." || len(parts) < 3 {
 		t.Fatalf("stream parts = %q", parts)
+	}
+	// The knobs reached the provider, and the streamed call was measured like the other one:
+	// latency observed twice (Generate after its retry, Stream), the stream's usage counted.
+	fake.mu.Lock()
+	if !strings.Contains(fake.lastBody, `"temperature":0.2`) || !strings.Contains(fake.lastBody, `"max_tokens":512`) {
+		t.Errorf("request lacks the knobs: %s", fake.lastBody)
+	}
+	fake.mu.Unlock()
+	okCalls, prompt := 0.0, 0.0
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch {
+			case mf.GetName() == "k8sm_agent_model_latency_seconds" && labels["outcome"] == "ok":
+				okCalls += float64(mt.GetHistogram().GetSampleCount())
+			case mf.GetName() == "k8sm_agent_model_tokens_total" && labels["kind"] == "prompt":
+				prompt += mt.GetCounter().GetValue()
+			}
+		}
+	}
+	if okCalls != 2 || prompt != 84 {
+		t.Errorf("metrics: %v successful calls timed (want 2), %v prompt tokens (want 42 + 42)", okCalls, prompt)
 	}
 }
 

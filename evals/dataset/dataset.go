@@ -64,12 +64,22 @@ type Case struct {
 	Approve *bool `json:"approve,omitempty"`
 	// Approver decides them (default: the eval's operator of the tenant).
 	Approver string `json:"approver,omitempty"`
-	Expect   Expect `json:"expect"`
+	// Prior are turns taken first in the case's conversation (the same surface thread), by the
+	// same or other people, e.g. to check that one person cannot read another's conversation.
+	Prior  []Prior `json:"prior,omitempty"`
+	Expect Expect  `json:"expect"`
 
 	// Dir is the folder setup paths and scripts are relative to.
 	Dir string `json:"-"`
 	// Task scripts of a k8s-ai-bench task (empty for JSONL cases).
 	SetupScript, VerifyScript, CleanupScript string `json:"-"`
+}
+
+// Prior is a turn taken before the case's own, in its conversation.
+type Prior struct {
+	User   string `json:"user"`
+	Tenant string `json:"tenant,omitempty"` // default: the case's tenant
+	Input  string `json:"input"`
 }
 
 // Kinds lists the kinds in report order.
@@ -96,6 +106,11 @@ func (c *Case) validate() error {
 	}
 	if len(e.ToolCalls) == 0 && e.ApprovalRequired == nil && !e.NoMutation && len(e.AnswerKeywordsAny)+len(e.AnswerMustNotContain)+len(e.TopFindingAny) == 0 && e.Verify == "" && c.VerifyScript == "" {
 		return errors.New("expect: names nothing to check")
+	}
+	for i, p := range c.Prior {
+		if p.User == "" || strings.TrimSpace(p.Input) == "" {
+			return fmt.Errorf("prior[%d]: needs user and input", i)
+		}
 	}
 	for i, tc := range e.ToolCalls {
 		if tc.Name == "" {

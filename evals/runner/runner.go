@@ -8,7 +8,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"k8s-manage/internal/textutil"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -194,12 +196,24 @@ func runCase(ctx context.Context, o Options, mr *modelRun, c dataset.Case, rep i
 	since := time.Now()
 	start = since // latency is the turn's, not the world's setup
 	thread := fmt.Sprintf("%s#%s#%d#%d", c.ID, mr.Name, rep, since.UnixNano())
+	for _, p := range c.Prior { // earlier turns of the same conversation, by whoever took them
+		if ch, err := mr.svc.Send(ctx, agent.Turn{Surface: "eval", Thread: thread, User: strings.ToLower(p.User), Tenant: cmp.Or(p.Tenant, pc.Tenant),
+			Env: pc.Env, Text: p.Input}); err == nil {
+			collect(ctx, ch, o.Timeout)
+		}
+	}
+	since = time.Now() // the case's own turn is judged
 	events, err := mr.svc.Send(ctx, agent.Turn{Surface: "eval", Thread: thread, User: pc.User, Tenant: pc.Tenant, Env: pc.Env, Text: c.Input})
-	if err != nil {
+	switch {
+	case errors.Is(err, agent.ErrForbidden), errors.Is(err, agent.ErrNotFound), errors.Is(err, agent.ErrInvalid):
+		// Refused at the turn's entry: the refusal is what the person sees.
+		r.Transcript = []agent.Event{{Type: agent.EventError, Error: err.Error()}}
+	case err != nil:
 		r.Error = err.Error()
 		return r
+	default:
+		r.Transcript = collect(ctx, events, o.Timeout)
 	}
-	r.Transcript = collect(ctx, events, o.Timeout)
 	r.LatencyMS = time.Since(start).Milliseconds()
 	if c.Approve != nil {
 		approver := cmp.Or(strings.ToLower(c.Approver), world.Approver)
@@ -378,7 +392,7 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 			continue
 		}
 		if out, err := o.World.Script(ctx, pc, script); err != nil {
-			fail("verify failed (%v): %s", err, agent.Truncate(out, 300))
+			fail("verify failed (%v): %s", err, textutil.Truncate(out, 300))
 		}
 	}
 	r.Pass = len(r.Failures) == 0

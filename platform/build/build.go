@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"k8s-manage/internal/textutil"
 	"path"
 	"regexp"
 	"strings"
@@ -251,10 +252,7 @@ func (s *Service) Start(ctx context.Context, cs kubernetes.Interface, t Trigger)
 
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	if len(l) > 200 {
-		l = l[:200]
-	}
-	return l
+	return textutil.Truncate(l, 200)
 }
 
 func ptr[T any](v T) *T { return &v }
