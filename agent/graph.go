@@ -173,11 +173,14 @@ func (s *Service) choose(caller tools.Caller, text string, used []string) (carry
 	return carry, more, approval
 }
 
-// bindsAll says whether a model gets every tool's schema whatever the turn: the offline model
-// reads no schemas (they cost it nothing) and must know every tool it may call.
+// AllTools is implemented by models that must be given every tool the caller may use, whatever
+// the turn: the offline model reads no schemas (they cost it nothing) and must know every tool it
+// may call. Wrappers of models forward it.
+type AllTools interface{ NeedsAllTools() bool }
+
 func bindsAll(m model.ToolCallingChatModel) bool {
-	_, ok := m.(*builtin.Model)
-	return ok
+	a, ok := m.(AllTools)
+	return ok && a.NeedsAllTools()
 }
 
 // graph builds the turn's graph for caller.

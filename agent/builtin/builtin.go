@@ -40,6 +40,10 @@ func (m *Model) WithTools(tools []*schema.ToolInfo) (model.ToolCallingChatModel,
 // KnowledgeMarker starts the system message that carries retrieved chunks.
 const KnowledgeMarker = "Knowledge chunks"
 
+// NeedsAllTools says the model must be bound to every tool the caller may use: it reads no
+// schemas, and refuses requests for tools it was not given.
+func (m *Model) NeedsAllTools() bool { return true }
+
 // Generate answers one step of the conversation.
 func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model.Option) (*schema.Message, error) {
 	if len(msgs) == 0 {

@@ -170,7 +170,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Model: chat, Log: log,
 			Tracer:   tp.Tracer("k8s-manage/agent"),
 			Registry: reg0, ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole),
-			AllowSelfApproval: self, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(), HistoryTokens: cfg.Agent.HistoryTokens, Sealer: keys})
+			AllowSelfApproval: self, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(), HistoryTokens: cfg.Agent.HistoryTokens, BindAllTools: cfg.Agent.BindAllTools, Sealer: keys})
 		if err != nil {
 			a.Close()
 			return nil, err

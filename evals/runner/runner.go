@@ -95,6 +95,12 @@ type counting struct {
 	in, out *atomic.Int64
 }
 
+// NeedsAllTools forwards the inner model's answer (the builtin model needs every tool bound).
+func (c *counting) NeedsAllTools() bool {
+	a, ok := c.inner.(agent.AllTools)
+	return ok && a.NeedsAllTools()
+}
+
 func (c *counting) add(m *schema.Message) {
 	if m != nil && m.ResponseMeta != nil && m.ResponseMeta.Usage != nil {
 		c.in.Add(int64(m.ResponseMeta.Usage.PromptTokens))

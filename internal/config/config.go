@@ -186,6 +186,8 @@ type Agent struct {
 	TurnTimeout Duration `yaml:"turn_timeout"`
 	// HistoryTokens bounds the earlier messages a turn sends the model, in estimated tokens.
 	HistoryTokens int `yaml:"history_tokens"`
+	// BindAllTools sends a hosted model every tool's schema on every step (about twice the input tokens).
+	BindAllTools bool `yaml:"bind_all_tools"`
 }
 
 // Model selects the chat model provider.
