@@ -14,6 +14,7 @@ import (
 	"github.com/cloudwego/eino/schema"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
 )
 
@@ -153,7 +154,7 @@ func messageTokens(m *schema.Message) int {
 
 // appsOf lists the names of the apps in the caller's environment for the system prompt.
 func (s *Service) appsOf(ctx context.Context, c tools.Caller) []string {
-	if c.Tenant == "" || !c.Role.AtLeast("viewer") {
+	if c.Tenant == "" || !c.Role.AtLeast(tenant.Viewer) {
 		return nil
 	}
 	out, err := s.opts.Tools.Run(ctx, "list_apps", c, "{}")

@@ -111,7 +111,7 @@ func (c conversations) ensure(ctx context.Context, t Turn) (Conversation, error)
 	title := textutil.Truncate(t.Text, 120)
 	_, err := c.db.ExecContext(ctx, `INSERT INTO conversations (id, surface, thread, user_email, tenant, env, title, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, tenant = excluded.tenant, env = excluded.env
-		WHERE conversations.user_email = excluded.user_email`,
+		WHERE lower(conversations.user_email) = lower(excluded.user_email)`,
 		id, t.Surface, t.Thread, t.User, t.Tenant, t.Env, title, now, now)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("conversation: %w", err)
@@ -170,7 +170,7 @@ func (c conversations) history(ctx context.Context, convID string, n int) ([]Mes
 // list returns a user's conversations, newest first.
 func (c conversations) list(ctx context.Context, user string) ([]Conversation, error) {
 	rows, err := c.db.QueryContext(ctx, `SELECT id, surface, thread, user_email, tenant, env, title, updated_at FROM conversations
-		WHERE user_email = ? ORDER BY updated_at DESC LIMIT 100`, user)
+		WHERE lower(user_email) = lower(?) ORDER BY updated_at DESC LIMIT 100`, user)
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
 	}

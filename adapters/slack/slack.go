@@ -173,6 +173,10 @@ func (b *Bot) identity(ctx context.Context, userID string) (string, error) {
 	if ok && time.Since(c.at) < b.o.IdentityTTL {
 		return c.email, c.err
 	}
+	team, err := b.workspace(ctx)
+	if err != nil {
+		return "", err // not cached: may be transient
+	}
 	u, err := b.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
 		return "", fmt.Errorf("slack users.info %s: %w", userID, err) // not cached: may be transient
@@ -185,7 +189,7 @@ func (b *Bot) identity(ctx context.Context, userID string) (string, error) {
 		err = errRefused{"bots cannot use k8s-manage"}
 	case u.IsRestricted || u.IsUltraRestricted:
 		err = errRefused{"guest accounts cannot use k8s-manage"}
-	case u.TeamID != "" && !b.sameTeam(ctx, u.TeamID):
+	case u.TeamID != "" && u.TeamID != team:
 		err = errRefused{"your account belongs to another Slack workspace"}
 	case u.Profile.Email == "":
 		err = errRefused{"your Slack profile has no e-mail (the app needs the users:read.email scope)"}
@@ -196,11 +200,6 @@ func (b *Bot) identity(ctx context.Context, userID string) (string, error) {
 	b.users[userID] = cachedUser{email: email, err: err, at: time.Now()}
 	b.mu.Unlock()
 	return email, err
-}
-
-func (b *Bot) sameTeam(ctx context.Context, team string) bool {
-	want, err := b.workspace(ctx)
-	return err == nil && team == want
 }
 
 // tenantOf is a channel's default tenant and environment.
