@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"k8s-manage/agent"
 	"k8s-manage/knowledge/knowledgetest"
@@ -137,5 +138,26 @@ func TestOldConversationsStillOpen(t *testing.T) {
 	hist, err := s.History(ctx, w.viewer, oldest)
 	if err != nil || len(hist) < 2 {
 		t.Fatalf("the oldest conversation: %d messages, %v", len(hist), err)
+	}
+}
+
+// Events carry a tool's result cut on a rune boundary: Chinese documents never arrive as
+// invalid UTF-8 in a surface's tool step.
+func TestToolEventsAreCutOnRuneBoundaries(t *testing.T) {
+	w := setup(t)
+	s := w.service(t)
+	for _, q := range []string{"金丝雀发布 灰度 流量 比例", "回滚 版本 历史 发布失败", "配额 超出 资源 限制"} {
+		ch, err := s.Propose(context.Background(), agent.Turn{Surface: "test", Thread: "utf8-" + q, User: w.viewer},
+			agent.Fix{Tenant: w.tenant, Env: "dev", Tool: "search_knowledge", Args: `{"query":"` + q + `","top_k":5}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin := find(drain(t, ch), agent.EventToolFinished)
+		if fin == nil || len(fin.Result) < 1000 {
+			t.Fatalf("no long tool result for %q: %+v", q, fin)
+		}
+		if !utf8.ValidString(fin.Result) || len(fin.Result) > 2000 {
+			t.Fatalf("tool event for %q: %d bytes, valid UTF-8 %v", q, len(fin.Result), utf8.ValidString(fin.Result))
+		}
 	}
 }
