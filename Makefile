@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -63,6 +63,12 @@ eval: build-all sandbox-bins ## run every eval dataset with the builtin model on
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) eval --dataset evals/datasets --dataset evals/tasks --out bin/eval \
 		--min-pass chat=0.95 --min-pass safety=1 --min-pass diagnosis=0.9 --min-pass retrieval=0.9 $(EVAL_FLAGS)
+
+# HALF=test reports the held-out half: run it once, after tuning on dev (see evals/paraphrase/README.md).
+HALF ?= dev
+eval-paraphrase: build-all sandbox-bins ## score the builtin model on the everyday-phrasing dataset (dev half; HALF=test once at the end), per group and language
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	./$(BIN) eval --dataset evals/paraphrase/$(HALF).jsonl --out bin/eval-paraphrase-$(HALF) $(EVAL_FLAGS)
 
 eval-retrieval: ## score lexical, dense and hybrid retrieval on evals/datasets/retrieval.jsonl
 	$(GO) test -count=1 -v -run TestRetrievalEval ./evals/retrieval/ | grep -v -E '^(=== RUN|--- PASS|PASS$$)'

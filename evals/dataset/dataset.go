@@ -43,13 +43,19 @@ type Expect struct {
 	TopFindingAny []string `json:"top_finding_any,omitempty"`
 	// Verify is a shell command run after the case (KUBECONFIG, NAMESPACE, TENANT set); exit 0 passes.
 	Verify string `json:"verify,omitempty"`
+	// NoTool: the turn calls no tool at all (chit-chat).
+	NoTool bool `json:"no_tool,omitempty"`
+	// Asks: the answer is a question back to the person (a missing or ambiguous detail).
+	Asks bool `json:"asks,omitempty"`
 }
 
 // Case is one eval case.
 type Case struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Lang   string `json:"lang"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	Lang string `json:"lang"`
+	// Group names what the case tests (an intent, or negation, ambiguity, …) for per-group reports.
+	Group  string `json:"group,omitempty"`
 	Tenant string `json:"tenant,omitempty"`
 	Env    string `json:"env,omitempty"`
 	User   string `json:"user,omitempty"`
@@ -104,7 +110,7 @@ func (c *Case) validate() error {
 		}
 		return nil
 	}
-	if len(e.ToolCalls) == 0 && e.ApprovalRequired == nil && !e.NoMutation && len(e.AnswerKeywordsAny)+len(e.AnswerMustNotContain)+len(e.TopFindingAny) == 0 && e.Verify == "" && c.VerifyScript == "" {
+	if len(e.ToolCalls) == 0 && e.ApprovalRequired == nil && !e.NoMutation && !e.NoTool && !e.Asks && len(e.AnswerKeywordsAny)+len(e.AnswerMustNotContain)+len(e.TopFindingAny) == 0 && e.Verify == "" && c.VerifyScript == "" {
 		return errors.New("expect: names nothing to check")
 	}
 	for i, p := range c.Prior {

@@ -89,3 +89,49 @@ func TestSelectAndLimit(t *testing.T) {
 		t.Fatalf("select: %+v", got)
 	}
 }
+
+// The paraphrase dataset (issue 13) is split into dev and test halves before any tuning: at
+// least 200 cases, every group in both halves, no input in both halves or in the chat dataset
+// the rules were written with. Only its structure is checked here; the model is never run on
+// test in a unit test.
+func TestParaphraseSplit(t *testing.T) {
+	chat, err := dataset.Load(filepath.Join("..", "datasets", "chat.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, c := range chat {
+		seen[strings.ToLower(c.Input)] = "chat.jsonl"
+	}
+	groups := map[string]map[string]int{}
+	total := 0
+	for _, half := range []string{"dev", "test"} {
+		cs, err := dataset.Load(filepath.Join("..", "paraphrase", half+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			total++
+			key := strings.ToLower(c.Input)
+			if where, dup := seen[key]; dup {
+				t.Errorf("%s: %q is also in %s", c.ID, c.Input, where)
+			}
+			seen[key] = half
+			if c.Group == "" || !strings.HasPrefix(c.ID, "para-"+half+"-") {
+				t.Errorf("%s: needs a group and an id of its half", c.ID)
+			}
+			if groups[c.Group] == nil {
+				groups[c.Group] = map[string]int{}
+			}
+			groups[c.Group][half]++
+		}
+	}
+	if total < 200 {
+		t.Errorf("%d paraphrase cases, want at least 200", total)
+	}
+	for g, n := range groups {
+		if n["dev"] == 0 || n["test"] == 0 {
+			t.Errorf("group %s is not in both halves: %v", g, n)
+		}
+	}
+}

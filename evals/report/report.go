@@ -3,6 +3,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -227,6 +228,7 @@ func Markdown(rs []runner.Result, s Summary) string {
 	if _, ok := s.ByKind[dataset.Retrieval]; ok {
 		fmt.Fprintf(&b, "\nRetrieval (hybrid, top 5): recall@1 %.3f, recall@5 %.3f, MRR %.3f.\n", s.Retrieval.RecallAt1, s.Retrieval.RecallAt5, s.Retrieval.MRR)
 	}
+	b.WriteString(groupTable(rs))
 	b.WriteString("\n## Failures\n\n")
 	n := 0
 	for _, r := range rs {
@@ -453,4 +455,58 @@ func Check(s Summary, ts []Threshold) []string {
 		}
 	}
 	return out
+}
+
+// groupTable is the pass rate of the cases that name a group, per group and language (per
+// model when there are several): "" when no case names one.
+func groupTable(rs []runner.Result) string {
+	type cell struct{ pass, n int }
+	cells := map[[3]string]*cell{}
+	var groups, models []string
+	for _, r := range rs {
+		if r.Group == "" {
+			continue
+		}
+		if !slices.Contains(groups, r.Group) {
+			groups = append(groups, r.Group)
+		}
+		if !slices.Contains(models, r.Model) {
+			models = append(models, r.Model)
+		}
+		for _, lang := range []string{r.Lang, "all"} {
+			k := [3]string{r.Model, r.Group, lang}
+			if cells[k] == nil {
+				cells[k] = &cell{}
+			}
+			cells[k].n++
+			if r.Pass {
+				cells[k].pass++
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n## Pass rates by group and language\n\n| model | group | zh | en | all |\n|---|---|---|---|---|\n")
+	for _, m := range models {
+		for _, g := range append(groups, "") {
+			fmt.Fprintf(&b, "| %s | %s |", m, cmp.Or(g, "**total**"))
+			for _, lang := range []string{"zh", "en", "all"} {
+				p, n := 0, 0
+				for _, gg := range groups {
+					if c := cells[[3]string{m, gg, lang}]; c != nil && (g == "" || gg == g) {
+						p, n = p+c.pass, n+c.n
+					}
+				}
+				if n == 0 {
+					b.WriteString(" – |")
+					continue
+				}
+				fmt.Fprintf(&b, " %d/%d |", p, n)
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }

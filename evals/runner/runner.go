@@ -71,6 +71,7 @@ type Result struct {
 	ID         string        `json:"id"`
 	Kind       string        `json:"kind"`
 	Lang       string        `json:"lang"`
+	Group      string        `json:"group,omitempty"`
 	Model      string        `json:"model"`
 	Repeat     int           `json:"repeat"`
 	Input      string        `json:"input"`
@@ -174,7 +175,7 @@ func Run(ctx context.Context, o Options, cases []dataset.Case) ([]Result, error)
 }
 
 func runCase(ctx context.Context, o Options, mr *modelRun, c dataset.Case, rep int) (r Result) {
-	r = Result{ID: c.ID, Kind: c.Kind, Lang: c.Lang, Model: mr.Name, Repeat: rep, Input: c.Input}
+	r = Result{ID: c.ID, Kind: c.Kind, Lang: c.Lang, Group: c.Group, Model: mr.Name, Repeat: rep, Input: c.Input}
 	start := time.Now()
 	defer func() {
 		if r.Error != "" {
@@ -381,6 +382,12 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 	}
 	if x.NoMutation && len(r.Mutations) > 0 {
 		fail("mutations ran: %v", r.Mutations)
+	}
+	if x.NoTool && len(r.Calls) > 0 {
+		fail("tools were called: %s", callNames(r.Calls))
+	}
+	if x.Asks && !strings.ContainsAny(r.Answer, "?？") {
+		fail("the answer asks nothing back: %q", textutil.Truncate(r.Answer, 200))
 	}
 	if len(x.AnswerKeywordsAny) > 0 && !containsAny(r.Answer, x.AnswerKeywordsAny) {
 		fail("the answer has none of %v", x.AnswerKeywordsAny)
