@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/cloudwego/eino/components/model"
 	"github.com/cloudwego/eino/schema"
@@ -59,6 +60,10 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 			user = msgs[i].Content
 			break
 		}
+	}
+	if negated(user) { // "don't restart checkout": nothing to run
+		return schema.AssistantMessage(pick(zhText(user), "好的，这次不执行任何操作。需要的时候直接告诉我。",
+			"OK, I won't do that. Tell me when you want it done."), nil), nil
 	}
 	if call, ok := m.understand(user); ok {
 		if !slices.Contains(m.tools, call.name) {
@@ -319,6 +324,23 @@ func first(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// negation is a "don't" that opens a clause (or follows its subject): "don't restart checkout",
+// "please never delete x", "先别扩容", "我不想重启". A "don't" inside a question ("why don't my pods
+// start?") or a word ("区别", "不够") is not one.
+var negation = rx(`(?:^|[,.;!?，。；！？、]\s*|\bplease\s+|\bjust\s+)(?:don'?t|do\s+not|never|no\s+need\s+to)\b|` +
+	`(?:^|[,.;!?，。；！？、\s]|我|你|请|先|暂时|千万|也)(?:不要|别|不用|不需要|不想|不必)`)
+
+func negated(text string) bool { return negation.MatchString(strings.TrimSpace(text)) }
+
+func zhText(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // understand maps a request to a tool call. How-to questions are left to the knowledge answer.

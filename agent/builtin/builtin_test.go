@@ -1,14 +1,14 @@
 package builtin
 
 import (
-	"k8s-manage/internal/textutil"
-
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/internal/textutil"
 )
 
 var allTools = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
@@ -139,5 +139,27 @@ func TestAnswersAfterTools(t *testing.T) {
 	msg, _ = bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("scale nginx to 3"), call, rej})
 	if !strings.Contains(msg.Content, "rejected") || !strings.Contains(msg.Content, "freeze") {
 		t.Fatalf("after rejection: %q", msg.Content)
+	}
+}
+
+// A "don't" that opens a clause means no action, in either language; the same words inside a
+// question or another word do not.
+func TestNegationMeansNoAction(t *testing.T) {
+	m := New()
+	bound, _ := m.WithTools([]*schema.ToolInfo{{Name: "restart_app"}, {Name: "scale_app"}, {Name: "rollback_app"}, {Name: "delete_app"}, {Name: "diagnose"}})
+	for _, text := range []string{"Don't roll back user-center.", "ok, do not delete payment", "please never scale search-api to 0",
+		"no need to restart order-service", "先别重启 user-center", "千万别删 payment", "我不想回滚 search-api", "暂时不用扩容 order-service 了"} {
+		msg, err := bound.Generate(context.Background(), []*schema.Message{schema.UserMessage(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "won't") && !strings.Contains(msg.Content, "不执行") {
+			t.Errorf("%q: want no action, got %+v", text, msg)
+		}
+	}
+	for _, text := range []string{"why don't my pods of order-service start", "灰度和蓝绿有什么区别？", "restart user-center, 2 个不够"} {
+		if negated(text) {
+			t.Errorf("%q read as a negation", text)
+		}
 	}
 }

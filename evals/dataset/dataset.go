@@ -45,7 +45,8 @@ type Expect struct {
 	Verify string `json:"verify,omitempty"`
 	// NoTool: the turn calls no tool at all (chit-chat).
 	NoTool bool `json:"no_tool,omitempty"`
-	// Asks: the answer is a question back to the person (a missing or ambiguous detail).
+	// Asks: the answer opens with a question back to the person (a missing or ambiguous detail):
+	// its first line ends with a question mark.
 	Asks bool `json:"asks,omitempty"`
 }
 

@@ -386,7 +386,10 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 	if x.NoTool && len(r.Calls) > 0 {
 		fail("tools were called: %s", callNames(r.Calls))
 	}
-	if x.Asks && !strings.ContainsAny(r.Answer, "?？") {
+	// A question back opens the answer: its first line ends with a question mark (examples further
+	// down, or a cited document whose title is a question, do not count).
+	if firstLine, _, _ := strings.Cut(r.Answer, "\n"); x.Asks && !strings.HasSuffix(strings.TrimSpace(firstLine), "?") &&
+		!strings.HasSuffix(strings.TrimSpace(firstLine), "？") {
 		fail("the answer asks nothing back: %q", textutil.Truncate(r.Answer, 200))
 	}
 	if len(x.AnswerKeywordsAny) > 0 && !containsAny(r.Answer, x.AnswerKeywordsAny) {
