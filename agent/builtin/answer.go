@@ -282,3 +282,63 @@ func RenderDiagnosis(resultJSON string, chinese bool) string {
 
 // cut keeps the first n bytes of an ASCII value (a timestamp's date), whatever its length.
 func cut(s string, n int) string { return s[:min(n, len(s))] }
+
+// relevant says whether the best knowledge chunk shares enough with the message to be its
+// answer: a third of the message's words (English words of three letters or more, Chinese
+// character pairs) appear in the chunk. Below that the honest answer is "I did not understand".
+func relevant(text string, msgs []*schema.Message) bool {
+	chunk := ""
+	for _, m := range msgs {
+		if m.Role == schema.System && strings.Contains(m.Content, KnowledgeMarker) {
+			if cs := chunkRe.FindStringSubmatch(m.Content); cs != nil {
+				chunk = strings.ToLower(unq(cs[2]) + " " + cs[3])
+			}
+		}
+	}
+	if chunk == "" {
+		return false
+	}
+	words := terms(strings.ToLower(text))
+	if len(words) == 0 {
+		return false
+	}
+	hit := 0
+	for _, w := range words {
+		if strings.Contains(chunk, w) {
+			hit++
+		}
+	}
+	return hit*3 >= len(words)
+}
+
+var asciiWord = regexp.MustCompile(`[a-z][a-z0-9-]{2,}`)
+
+// terms are a message's content words: English words of three letters or more (common
+// function words left out) and pairs of adjacent Chinese characters.
+func terms(s string) []string {
+	var out []string
+	for _, w := range asciiWord.FindAllString(s, -1) {
+		if !functionWords[w] {
+			out = append(out, w)
+		}
+	}
+	var han []rune
+	flush := func() {
+		for i := 0; i+1 < len(han); i++ {
+			out = append(out, string(han[i:i+2]))
+		}
+		han = han[:0]
+	}
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			han = append(han, r)
+		} else {
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+var functionWords = map[string]bool{"the": true, "and": true, "you": true, "for": true, "with": true, "this": true, "that": true, "what": true,
+	"how": true, "can": true, "are": true, "our": true, "please": true, "tell": true, "about": true, "from": true, "have": true, "does": true}

@@ -65,15 +65,27 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 		return schema.AssistantMessage(pick(zhText(user), "好的，这次不执行任何操作。需要的时候直接告诉我。",
 			"OK, I won't do that. Tell me when you want it done."), nil), nil
 	}
-	if call, ok := m.understand(user); ok {
-		if !slices.Contains(m.tools, call.name) {
-			return schema.AssistantMessage(m.notOffered(call.name), nil), nil
+	v := viewOf(msgs)
+	if len(v.apps) == 0 { // nothing to resolve names against: the phrase rules first
+		if c, ok := m.understand(user); ok {
+			return m.call(c.name, c.args), nil
 		}
-		args, _ := json.Marshal(call.args)
-		return schema.AssistantMessage("", []schema.ToolCall{{ID: "call_" + call.name, Type: "function",
-			Function: schema.FunctionCall{Name: call.name, Arguments: string(args)}}}), nil
 	}
-	if answer, ok := answerFromKnowledge(msgs); ok {
+	r, understood := parse(user, v)
+	switch {
+	case understood && r.question != "":
+		return schema.AssistantMessage(r.question, nil), nil
+	case understood && !r.howTo:
+		return m.call(r.tool, r.args), nil
+	case !understood:
+		// The older phrase rules, for what the table does not cover; an app they name must exist.
+		if c, ok := m.understand(user); ok {
+			if app, _ := c.args["app"].(string); app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app) {
+				return m.call(c.name, c.args), nil
+			}
+		}
+	}
+	if answer, ok := answerFromKnowledge(msgs); ok && (r.howTo || relevant(user, msgs)) {
 		return schema.AssistantMessage(answer, nil), nil
 	}
 	return schema.AssistantMessage(m.help(user), nil), nil
@@ -326,11 +338,21 @@ func first(ss ...string) string {
 	return ""
 }
 
+// call emits a tool call, or says the tool is not offered to the person.
+func (m *Model) call(name string, args map[string]any) *schema.Message {
+	if !slices.Contains(m.tools, name) {
+		return schema.AssistantMessage(m.notOffered(name), nil)
+	}
+	b, _ := json.Marshal(args)
+	return schema.AssistantMessage("", []schema.ToolCall{{ID: "call_" + name, Type: "function",
+		Function: schema.FunctionCall{Name: name, Arguments: string(b)}}})
+}
+
 // negation is a "don't" that opens a clause (or follows its subject): "don't restart checkout",
 // "please never delete x", "先别扩容", "我不想重启". A "don't" inside a question ("why don't my pods
 // start?") or a word ("区别", "不够") is not one.
 var negation = rx(`(?:^|[,.;!?，。；！？、]\s*|\bplease\s+|\bjust\s+)(?:don'?t|do\s+not|never|no\s+need\s+to)\b|` +
-	`(?:^|[,.;!?，。；！？、\s]|我|你|请|先|暂时|千万|也)(?:不要|别|不用|不需要|不想|不必)`)
+	`(?:^|[,.;!?，。；！？、\s]|我|你|请|先|暂时|千万|也)(?:不要|别|不用|不需要|不想|不必)[^了，。,.!?！？\s]`)
 
 func negated(text string) bool { return negation.MatchString(strings.TrimSpace(text)) }
 

@@ -1,0 +1,724 @@
+package builtin
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/cloudwego/eino/schema"
+)
+
+// The language layer: normalise a message, recognise its intent from a table of verbs and
+// nouns (Chinese and English), fill the intent's slots with extractors that resolve names
+// against what exists (the tenant's apps and environments, from the system prompt), and ask
+// when a required slot is missing or ambiguous. It knows no phrasing, only words and slots.
+
+// view is what the model knows of the person's world: from the system prompt.
+type view struct {
+	tenant string
+	env    string
+	envs   []string
+	apps   []string
+}
+
+var (
+	promptTenantRe = regexp.MustCompile(`in tenant ([a-z0-9-]+), env ([a-z0-9]+)`)
+	promptEnvsRe   = regexp.MustCompile(`Envs of [a-z0-9-]+: ([a-z0-9, ]+)\.`)
+	promptAppsRe   = regexp.MustCompile(`Apps in [a-z0-9]+: ([^\n]*?)\.(?:\n|$)`)
+)
+
+// viewOf reads the turn's system prompt (agent/prompt.tmpl).
+func viewOf(msgs []*schema.Message) view {
+	var v view
+	for _, m := range msgs {
+		if m.Role != schema.System || !strings.HasPrefix(m.Content, "You are k8s-manage") {
+			continue
+		}
+		if mm := promptTenantRe.FindStringSubmatch(m.Content); mm != nil {
+			v.tenant, v.env = mm[1], mm[2]
+		}
+		if mm := promptEnvsRe.FindStringSubmatch(m.Content); mm != nil {
+			v.envs = splitList(mm[1])
+		}
+		if mm := promptAppsRe.FindStringSubmatch(m.Content); mm != nil && mm[1] != "none" {
+			for _, a := range splitList(mm[1]) {
+				if !strings.HasPrefix(a, "…") {
+					v.apps = append(v.apps, a)
+				}
+			}
+		}
+		break
+	}
+	return v
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// normalise lower-cases, maps full-width characters to ASCII and drops politeness, which makes a
+// request of a question ("could you restart x?", "能不能帮我重启一下 x"): the flag says it was there.
+func normalise(text string) (string, bool) {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(text) {
+		switch {
+		case r >= '！' && r <= '～' && r != '，' && r != '？' && r != '：' && r != '；' && r != '！':
+			r = r - '！' + '!'
+		case r == '\u3000':
+			r = ' '
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	s := " " + b.String() + " "
+	polite := false
+	for _, re := range politeness {
+		if re.MatchString(s) {
+			polite = true
+			s = re.ReplaceAllString(s, " ")
+		}
+	}
+	return strings.Join(strings.Fields(s), " "), polite
+}
+
+var politeness = []*regexp.Regexp{
+	regexp.MustCompile(`\b(?:could|can|would|will) you(?: please)?\b|\bplease\b|\bpls\b|\bkindly\b|\bfor me\b|\bi need you to\b|\bi'?d like you to\b|\bgo ahead and\b|\bhelp me\b`),
+	regexp.MustCompile(`能不能|能否|可不可以|可以帮我|麻烦你?|帮我|帮忙|劳驾|(?:^|[\s,，。])请`),
+	regexp.MustCompile(`一下|吧|吗[?？]?$|呢[?？]?$`),
+}
+
+// question marks a how-to question: it gets the docs even when it names an app or a number.
+var question = regexp.MustCompile(`^(?:how (?:do|can|could|should|would|to)\b|what'?s the difference|why should\b|is it possible\b)|` +
+	`怎么(?:做|办|配置|设置|用|把|给|才|让|删除|回滚|扩容|重启|发布|开启|关闭|添加|查看|处理)|如何|怎样|有什么区别|区别是什么|应该怎么|是什么意思|什么意思`)
+
+// weakQuestion is a question about a concept ("what is a canary?"): docs, unless it names an app
+// of the tenant ("what are the hpa settings of payment?" asks about the cluster).
+var weakQuestion = regexp.MustCompile(`^(?:what (?:is|are|does)\b|explain\b|tell me about\b)|什么是`)
+
+// intent is one row of the table: the tool, the words that signal it (any of verbs, and all of
+// needs when set), the words that rule it out, and the slots it needs.
+type intent struct {
+	tool     string
+	verbs    []string
+	needs    []string // at least one of these must appear too
+	not      []string // none of these may appear
+	required []string // slots that must be filled, else a question
+	weight   int      // breaks ties: more specific intents first
+}
+
+var intents = []intent{
+	// Autoscaler and canary before the plain app verbs: "关掉 hpa" is not "stop the app".
+	{tool: "set_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩", "弹性伸缩"}, needs: []string{"two-numbers"},
+		not: []string{"关", "删", "remove", "turn off", "disable", "delete"}, required: []string{"app", "min_replicas", "max_replicas"}, weight: 9},
+	{tool: "delete_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩"}, needs: []string{"关", "删", "remove", "turn off", "disable", "delete", "去掉"}, required: []string{"app"}, weight: 9},
+	{tool: "get_hpa", verbs: []string{"hpa", "autoscaler", "自动扩缩", "自动伸缩"}, required: []string{"app"}, weight: 8},
+	{tool: "start_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"image-slot"}, required: []string{"app", "image", "weight_percent"}, weight: 9},
+	{tool: "promote_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"全量", "promote", "推全", "100%", "looks good", "没问题", "go ahead", "rollout fully"}, required: []string{"app"}, weight: 10},
+	{tool: "abort_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"撤", "中止", "终止", "停止", "abort", "kill", "cancel", "stop", "有问题", "取消"}, required: []string{"app"}, weight: 10},
+	{tool: "switch_blue_green", verbs: []string{"蓝绿", "blue-green", "blue green", "bluegreen"}, required: []string{"app"}, weight: 9},
+	{tool: "clone_environment", verbs: []string{"clone", "copy", "复制", "克隆"}, needs: []string{"env", "环境", " to ", "into", "到"}, required: []string{"from_env", "to_env"}, weight: 8},
+	{tool: "provision_service", verbs: []string{"redis", "mysql", "postgres", "kafka"}, needs: []string{"申请", "开", "创建", "建", "need", "provision", "create", "set up", "give me", "want"}, required: []string{"type", "name"}, weight: 8},
+	{tool: "add_member", verbs: []string{"@"}, needs: []string{"加", "add", "give", "role", "角色", "invite", "当", "as"}, required: []string{"email", "role"}, weight: 8},
+	{tool: "set_config", verbs: []string{"="}, required: []string{"app", "key", "value"}, weight: 7},
+	{tool: "set_config", verbs: []string{"配置", "config", "设成", "设为", "设置为", "改为", "改成", "set ", "change "}, needs: []string{"key"}, required: []string{"app", "key", "value"}, weight: 6},
+	{tool: "config_diff", verbs: []string{"配置", "config"}, needs: []string{"谁动", "改了什么", "变更", "变化", "changed", "change history", "diff", "改动"}, required: []string{"app"}, weight: 7},
+	{tool: "get_config", verbs: []string{"配置", "config", "settings", "env vars", "环境变量"}, required: []string{"app"}, weight: 5},
+	{tool: "set_quota", verbs: []string{"配额", "quota"}, needs: []string{"提", "改", "调", "设", "raise", "set", "increase", "lower", "change"}, required: []string{"hard"}, weight: 7},
+	{tool: "get_quota", verbs: []string{"配额", "quota", "resource limits", "资源限制", "limits"}, weight: 5},
+	{tool: "get_bill", verbs: []string{"账单", "花了多少", "费用", "开销", "bill", "spend", "cost", "花费"}, weight: 5},
+	{tool: "list_tenants", verbs: []string{"团队", "租户", "teams", "tenants"}, needs: []string{"我", " i ", "my", "am i"}, weight: 5},
+	{tool: "trigger_build", verbs: []string{"构建", "build", "打包", "编译"}, needs: []string{"kick off", "trigger", "start", "run", "从", "from", "分支", "branch", "一下", "构建 "}, not: []string{"最近", "recent", "成功", "pass", "status", "history", "did"}, required: []string{"app"}, weight: 6},
+	{tool: "get_build", verbs: []string{"构建", "build"}, needs: []string{"build-id"}, required: []string{"build"}, weight: 7},
+	{tool: "list_builds", verbs: []string{"构建", "build"}, weight: 4},
+	{tool: "delete_service_instance", verbs: []string{"删除", "删掉", "delete", "remove", "drop"}, needs: []string{"实例", "instance", "中间件", "redis", "mysql", "postgres", "kafka", "database", "数据库"}, required: []string{"name"}, weight: 8},
+	{tool: "list_service_instances", verbs: []string{"中间件", "数据库", "databases", "service instances", "服务实例", "instances of services", "缓存"}, weight: 4},
+	{tool: "search_knowledge", verbs: []string{"知识库", "runbook", "文档", "docs", "documentation", "manual"}, needs: []string{"搜", "查", "search", "look up", "find"}, required: []string{"query"}, weight: 6},
+	{tool: "list_revisions", verbs: []string{"版本", "revision", "rollout history", "release history", "history"}, not: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "回到", "undo", "go back"}, required: []string{"app"}, weight: 5},
+	// The plain app operations.
+	{tool: "rollback_app", verbs: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "undo", "回到", "go back"}, required: []string{"app"}, weight: 6},
+	{tool: "set_image", verbs: []string{"镜像", "image", "deploy", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"}, needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本"}, required: []string{"app", "image"}, weight: 6},
+	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why", "老是", "一直", "总是", "keeps", "keep "}, required: []string{"app"}, weight: 5},
+	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
+	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
+		not: []string{"哪", "which", "list", "自动"}, required: []string{"app", "replicas"}, weight: 4},
+	{tool: "scale_app", verbs: []string{"replica", "副本", "实例", "instances", "copies", "pods"}, needs: []string{"number"},
+		not: []string{"哪", "which", "list", "列出", "几个", "how many", "服务实例", "自动", "hpa", "autoscal", "between", "最少", "最多", "min", "max"}, required: []string{"app", "replicas"}, weight: 3},
+	{tool: "scale_app", verbs: []string{"停止", "停掉", "stop"}, not: []string{"canary", "灰度", "金丝雀"}, required: []string{"app"}, weight: 4},
+	{tool: "diagnose", verbs: []string{"为什么", "为啥", "挂了", "起不来", "报错", "崩溃", "一直重启", "老是重启", "crash", "restarting", "won't start", "wont start", "not starting", "what's wrong", "whats wrong",
+		"503", "502", "500", "排查", "诊断", "diagnose", "going on", "error", "failing", "broken", "not running", "isn't running", "没跑起来", "不正常", "出问题", "pending"}, required: []string{"app"}, weight: 5},
+	{tool: "get_pod_logs", verbs: []string{"日志", "log"}, required: []string{"app"}, weight: 6},
+	{tool: "get_events", verbs: []string{"事件", "event"}, required: []string{"app"}, weight: 5},
+	{tool: "list_pods", verbs: []string{"pod", "容器组", "节点"}, not: []string{"重启"}, required: []string{"app"}, weight: 4},
+	{tool: "list_apps", verbs: []string{"哪些服务", "哪些应用", "什么服务", "什么应用", "都部署了", "部署了啥", "有哪些应用", "what apps", "which apps", "list apps", "list my app", "applications", "everything that's deployed", "everything deployed", "what's deployed", "所有应用", "应用列表"}, weight: 3},
+	{tool: "get_app_status", verbs: []string{"状态", "怎么样", "还好", "正常", "healthy", "status", "how is", "how's", "doing", "check on", "运行", "跑得", "looking", "ok?"}, required: []string{"app"}, weight: 3},
+}
+
+// result is what the layer made of a message.
+type result struct {
+	tool     string
+	args     map[string]any
+	question string // asked back when a slot is missing or ambiguous
+	howTo    bool
+}
+
+// parse understands text against v. ok is false when no intent matched.
+func parse(text string, v view) (result, bool) {
+	s, _ := normalise(text)
+	if s == "" {
+		return result{}, false
+	}
+	if question.MatchString(s) {
+		return result{howTo: true}, true
+	}
+	sl := extract(text, s, v)
+	if weakQuestion.MatchString(s) && len(sl.apps) == 0 {
+		return result{howTo: true}, true
+	}
+	best, bestScore := -1, 0
+	for i, in := range intents {
+		score := in.score(s, sl)
+		if score > bestScore || (score == bestScore && score > 0 && in.weight > intents[best].weight) {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return result{}, false
+	}
+	in := intents[best]
+	args := map[string]any{}
+	for _, name := range in.required {
+		val, ok := sl.get(in.tool, name)
+		if !ok {
+			return result{tool: in.tool, question: sl.ask(in.tool, name, v, s)}, true
+		}
+		args[name] = val
+	}
+	sl.optional(in.tool, args)
+	return result{tool: in.tool, args: args}, true
+}
+
+// has says whether s holds the word w: an English word must start a word of s ("log" finds
+// "logs", "pending" is not in "spending"); Chinese is matched anywhere.
+func has(s, w string) bool {
+	if w == "" || w[0] >= 0x80 || !isWord(w[0]) {
+		return strings.Contains(s, w)
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		if at == 0 || !isWord(s[at-1]) {
+			return true
+		}
+		i = at + 1
+	}
+}
+
+func (in intent) score(s string, sl slots) int {
+	hit := false
+	for _, w := range in.verbs {
+		if has(s, w) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return 0
+	}
+	for _, w := range in.not {
+		if has(s, w) {
+			return 0
+		}
+	}
+	if len(in.needs) > 0 {
+		found := false
+		for _, w := range in.needs {
+			switch w {
+			case "key":
+				found = found || sl.key != ""
+			case "image-slot":
+				found = found || sl.image != ""
+			case "two-numbers":
+				found = found || len(sl.numbers) >= 2
+			case "number":
+				found = found || len(sl.numbers) > 0
+			case "build-id":
+				found = found || sl.build != ""
+			default:
+				found = found || has(s, w)
+			}
+		}
+		if !found {
+			return 0
+		}
+	}
+	score := 10 + in.weight
+	for _, name := range in.required {
+		if _, ok := sl.get(in.tool, name); ok {
+			score += 3
+		}
+	}
+	return score
+}
+
+// slots are every value the message holds, found by extractors that know no intent.
+type slots struct {
+	apps       []string // known apps named, in order
+	near       []string // unknown app-like words that resemble known apps
+	guess      string   // an app-like word when the apps are unknown
+	numbers    []int
+	percent    int
+	image      string
+	env        string
+	envs       []string // every env named, in order
+	tenant     string
+	key, value string
+	email      string
+	role       string
+	typ, name  string
+	plan       string
+	lines      int
+	previous   bool
+	ref        string
+	query      string
+	quotaRes   string
+	build      string
+	since      string
+	secret     bool
+}
+
+var (
+	wordRe    = regexp.MustCompile(`[a-z][a-z0-9-]*[a-z0-9]|[a-z]`)
+	numberRe  = regexp.MustCompile(`(\d+)`)
+	percentRe = regexp.MustCompile(`(\d{1,3})\s*(?:%|percent|％)`)
+	imageRe   = regexp.MustCompile(`(?:^|\s)((?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9][a-z0-9._/-]*:[a-z0-9][a-z0-9._-]*|[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/[a-z0-9._/-]+(?::[a-z0-9._-]+)?)`)
+	keyValRe  = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,})(?:\s+(?:of|for|in|on)\s+[a-z][a-z0-9-]*)?\s*(?:=|设成|设为|设置为|改为|改成|改到|to|为)\s*["']?([^\s"'，。,()（）]+)`)
+	buildRe   = regexp.MustCompile(`(?:构建|build)\s*#?([a-z0-9-]*\d[a-z0-9-]*)`)
+	sinceRe   = regexp.MustCompile(`(\d+)\s*(小时|hours?|h\b|分钟|minutes?|min\b|天|days?|d\b)`)
+	instRe    = regexp.MustCompile(`(?:instance|实例)\s+([a-z][a-z0-9-]*[a-z0-9])`)
+	keyRe     = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{2,})\b`)
+	emailRe   = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
+	linesRe   = regexp.MustCompile(`(\d+)\s*(?:行|lines?)`)
+	refRe     = regexp.MustCompile(`(?:from|on|从)\s+(?:the\s+)?(?:branch\s+)?([a-z0-9][a-z0-9._/-]*)\s*(?:branch|分支)?|([a-z0-9][a-z0-9._/-]*)\s*(?:分支|branch)`)
+	tenantRe  = regexp.MustCompile(`(?:\bin|\bof|\bfor|\bfrom|租户|团队|tenant)\s+([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\b|\b([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\s*(?:的|'s)`)
+	cnNumbers = map[string]int{"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "零": 0}
+	enNumbers = map[string]int{"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+	envWords  = map[string]string{"测试": "test", "生产": "prod", "线上": "prod", "开发": "dev", "预发": "staging", "production": "prod", "development": "dev", "staging": "staging"}
+	roleWords = map[string]string{"viewer": "viewer", "只读": "viewer", "developer": "developer", "开发": "developer", "dev": "developer",
+		"operator": "operator", "运维": "operator", "ops": "operator", "admin": "admin", "管理员": "admin"}
+	stopWords = map[string]bool{"the": true, "my": true, "our": true, "a": true, "an": true, "app": true, "service": true, "to": true, "in": true, "of": true,
+		"for": true, "and": true, "it": true, "me": true, "is": true, "please": true, "replicas": true, "pods": true, "pod": true, "logs": true, "log": true}
+)
+
+// extract finds every slot value in the message (raw keeps the case of config keys).
+func extract(raw, s string, v view) slots {
+	var sl slots
+	masked := s
+	if m := emailRe.FindString(s); m != "" {
+		sl.email = m
+		masked = strings.ReplaceAll(masked, m, " ")
+	}
+	if m := imageRe.FindStringSubmatch(masked); m != nil && strings.ContainsAny(m[1], ":/") && !strings.Contains(m[1], "://") {
+		sl.image = m[1]
+		masked = strings.ReplaceAll(masked, m[1], " ")
+	}
+	if m := keyValRe.FindStringSubmatch(raw); m != nil {
+		sl.key, sl.value = m[1], m[2]
+		masked = strings.ReplaceAll(masked, strings.ToLower(m[2]), " ")
+	} else if m := keyRe.FindStringSubmatch(raw); m != nil && m[1] != strings.ToUpper(m[1][:1])+strings.ToLower(m[1][1:]) {
+		sl.key = m[1]
+	}
+	if sl.key != "" {
+		masked = strings.ReplaceAll(masked, strings.ToLower(sl.key), " ")
+	}
+	// Apps: known names anywhere (longest first), then near misses of unknown words.
+	known := slices.Clone(v.apps)
+	slices.SortFunc(known, func(a, b string) int { return len(b) - len(a) })
+	type pos struct {
+		at   int
+		name string
+	}
+	var found []pos
+	for _, a := range known {
+		for i := 0; ; {
+			j := strings.Index(masked[i:], a)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			end := at + len(a)
+			if (at == 0 || !isWord(masked[at-1])) && (end == len(masked) || !isWord(masked[end])) {
+				found = append(found, pos{at, a})
+				masked = masked[:at] + strings.Repeat(" ", len(a)) + masked[end:]
+			}
+			i = end
+			if i >= len(masked) {
+				break
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b pos) int { return a.at - b.at })
+	for _, f := range found {
+		if !slices.Contains(sl.apps, f.name) {
+			sl.apps = append(sl.apps, f.name)
+		}
+	}
+	// Another tenant: a name the tenant words point at, or (when the apps are known) a slug that
+	// is no app, after "in"/"of" or before "的".
+	if m := tenantRe.FindStringSubmatch(masked); m != nil && (len(v.apps) > 0 || regexp.MustCompile(`租户|团队|tenant`).MatchString(s)) {
+		t := first(m[1], m[2])
+		if t != v.tenant && !slices.Contains(v.envs, t) && !slices.Contains(v.apps, t) {
+			sl.tenant = t
+			masked = strings.ReplaceAll(masked, t, " ")
+		}
+	}
+	// Environments: a known env as a word, or a Chinese/English synonym.
+	envs := v.envs
+	if len(envs) == 0 {
+		envs = []string{"dev", "test", "prod"}
+	}
+	for _, w := range wordRe.FindAllString(masked, -1) {
+		if slices.Contains(envs, w) && envContext(masked, w) {
+			sl.envs = append(sl.envs, w)
+		}
+	}
+	for word, env := range envWords {
+		if strings.Contains(masked, word+"环境") || strings.Contains(masked, word+" 环境") || (strings.Contains(masked, word) && len(word) > 5) {
+			if !slices.Contains(sl.envs, env) {
+				sl.envs = append(sl.envs, env)
+			}
+		}
+	}
+	if len(sl.envs) > 0 {
+		sl.env = sl.envs[0]
+	}
+	for _, w := range sl.envs {
+		masked = regexp.MustCompile(`\b`+regexp.QuoteMeta(w)+`\b`).ReplaceAllString(masked, " ")
+	}
+	// Words that are no known app: near misses ("gatway", "api" of two apps) make a question;
+	// any other name-like word may be an app the list does not show (it is checked by the tool).
+	for _, w := range wordRe.FindAllString(masked, -1) {
+		if stopWords[w] || isVerbWord(w) || len(w) < 3 || sl.key != "" && w == strings.ToLower(sl.key) {
+			continue
+		}
+		near := false
+		for _, a := range v.apps {
+			if (strings.Contains(a, w) || distance(a, w) <= 2) && a != w {
+				near = true
+				if !slices.Contains(sl.near, a) {
+					sl.near = append(sl.near, a)
+				}
+			}
+		}
+		if !near && sl.guess == "" && !slices.Contains(envs, w) {
+			sl.guess = w
+		}
+	}
+	if m := percentRe.FindStringSubmatch(masked); m != nil {
+		sl.percent, _ = strconv.Atoi(m[1])
+		masked = strings.Replace(masked, m[0], " ", 1)
+	}
+	if m := linesRe.FindStringSubmatch(masked); m != nil {
+		sl.lines, _ = strconv.Atoi(m[1])
+		masked = strings.Replace(masked, m[0], " ", 1)
+	}
+	for _, m := range numberRe.FindAllString(masked, -1) {
+		n, _ := strconv.Atoi(m)
+		sl.numbers = append(sl.numbers, n)
+	}
+	if len(sl.numbers) == 0 {
+		for w, n := range enNumbers {
+			if regexp.MustCompile(`\b` + w + `\b`).MatchString(masked) {
+				sl.numbers = append(sl.numbers, n)
+			}
+		}
+		plain := strings.NewReplacer("上一个", "", "下一个", "", "一下", "", "一份", "").Replace(masked)
+		for w, n := range cnNumbers {
+			if strings.Contains(plain, w+"个") || strings.Contains(plain, "到"+w) || strings.Contains(plain, "成"+w) {
+				sl.numbers = append(sl.numbers, n)
+			}
+		}
+	}
+	for w, r := range roleWords {
+		if regexp.MustCompile(`(?:^|[^a-z])` + w + `(?:[^a-z]|$)`).MatchString(s) {
+			sl.role = r
+			break
+		}
+	}
+	for _, t := range []string{"redis", "mysql", "postgresql", "postgres", "kafka"} {
+		if strings.Contains(s, t) {
+			sl.typ = strings.Replace(t, "postgres", "postgresql", 1)
+			sl.typ = strings.Replace(sl.typ, "postgresqlql", "postgresql", 1)
+			break
+		}
+	}
+	if m := regexp.MustCompile(`(?:叫|名字叫|名为|named|called)\s*([a-z][a-z0-9-]*[a-z0-9])`).FindStringSubmatch(s); m != nil {
+		sl.name = m[1]
+	}
+	for _, p := range []string{"small", "medium", "large"} {
+		if strings.Contains(s, p) {
+			sl.plan = p
+		}
+	}
+	if strings.Contains(s, "crashed") || strings.Contains(s, "previous") || strings.Contains(s, "上一个容器") || strings.Contains(s, "崩溃前") {
+		sl.previous = true
+	}
+	if m := refRe.FindStringSubmatch(masked); m != nil {
+		sl.ref = first(m[1], m[2])
+	}
+	sl.query = searchQuery(raw)
+	if m := buildRe.FindStringSubmatch(s); m != nil && !slices.Contains(v.apps, m[1]) {
+		sl.build = m[1]
+	}
+	if m := sinceRe.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		switch u := m[2]; {
+		case strings.HasPrefix(u, "min") || u == "分钟":
+			sl.since = m[1] + "m"
+		case strings.HasPrefix(u, "d") || u == "天":
+			sl.since = strconv.Itoa(n*24) + "h"
+		default:
+			sl.since = m[1] + "h"
+		}
+	}
+	if m := instRe.FindStringSubmatch(s); m != nil && sl.name == "" {
+		sl.name = m[1]
+	}
+	sl.secret = regexp.MustCompile(`secret|密钥|机密|敏感`).MatchString(s)
+	switch {
+	case strings.Contains(s, "cpu"):
+		sl.quotaRes = "requests.cpu"
+	case strings.Contains(s, "内存") || strings.Contains(s, "memory"):
+		sl.quotaRes = "requests.memory"
+	case strings.Contains(s, "pod"):
+		sl.quotaRes = "pods"
+	}
+	return sl
+}
+
+func isWord(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' }
+
+// envContext: "test" is an environment when the message says so ("in test", "test 环境", "to prod").
+func envContext(s, env string) bool {
+	return regexp.MustCompile(`(?:\b(?:in|on|to|into|from|of)\s+(?:the\s+)?` + env + `\b|\b` + env + `\s*(?:环境|env\b|environment)|^` + env + `\s|(?:到|从|在)\s*` + env + `\b)`).MatchString(s)
+}
+
+var verbWords = regexp.MustCompile(`^(?:scale|restart|roll|rollback|back|deploy|show|list|get|set|delete|remove|stop|start|check|tail|give|run|make|bump|reduce|need|what|how|why|is|are|does|do|can|we|i|you|kick|off|build|create|look|up|on|with|at|up|down|status|doing|healthy|logs|events|config|image|canary|promote|abort|kill|flip|revert|undo|go|previous|version|revision|new|last|lines|copies|instances|replica|replicas|between|and|min|max|target|cpu|percent)$`)
+
+func isVerbWord(w string) bool { return verbWords.MatchString(w) || lexicon[w] }
+
+// lexicon holds the English words of the intent table: a word that signals an intent is no app.
+var lexicon = func() map[string]bool {
+	out := map[string]bool{}
+	for _, in := range intents {
+		for _, group := range [][]string{in.verbs, in.needs, in.not} {
+			for _, phrase := range group {
+				for _, w := range wordRe.FindAllString(phrase, -1) {
+					out[w] = true
+				}
+			}
+		}
+	}
+	for _, w := range []string{"what", "whats", "wrong", "with", "why", "show", "tell", "give", "get", "see", "check", "look"} {
+		out[w] = true
+	}
+	return out
+}()
+
+var searchRe = regexp.MustCompile(`(?i)(?:搜一下|搜索|查一下|查找|search(?:\s+the\s+\w+)?\s+for|look\s+up|find)\s*(.+?)(?:\s+in\s+the\s+\w+)?$`)
+
+func searchQuery(raw string) string {
+	if m := searchRe.FindStringSubmatch(strings.TrimSpace(raw)); m != nil {
+		q := strings.TrimSpace(m[1])
+		q = regexp.MustCompile(`^(?:在?(?:知识库|帮助文档|文档|手册|runbooks?|the docs|docs|documentation)(?:里|中)?\s*[:：]?\s*)+`).ReplaceAllString(q, "")
+		return strings.TrimSpace(q)
+	}
+	return ""
+}
+
+// get returns the slot a tool's argument name asks for.
+func (sl slots) get(tool, name string) (any, bool) {
+	switch name {
+	case "app":
+		if len(sl.apps) > 0 {
+			return sl.apps[0], true
+		}
+		if len(sl.near) == 0 && sl.guess != "" {
+			return sl.guess, true
+		}
+	case "build":
+		return sl.build, sl.build != ""
+	case "replicas":
+		if tool == "scale_app" && len(sl.numbers) == 0 && len(sl.apps) > 0 {
+			return nil, false
+		}
+		if len(sl.numbers) > 0 {
+			return sl.numbers[len(sl.numbers)-1], true
+		}
+	case "min_replicas":
+		if len(sl.numbers) >= 2 {
+			return sl.numbers[0], true
+		}
+	case "max_replicas":
+		if len(sl.numbers) >= 2 {
+			return sl.numbers[1], true
+		}
+	case "image":
+		return sl.image, sl.image != ""
+	case "weight_percent":
+		return sl.percent, sl.percent > 0
+	case "key":
+		return sl.key, sl.key != ""
+	case "value":
+		return sl.value, sl.value != ""
+	case "hard":
+		if len(sl.numbers) > 0 && sl.quotaRes != "" {
+			return map[string]any{sl.quotaRes: strconv.Itoa(sl.numbers[len(sl.numbers)-1])}, true
+		}
+	case "email":
+		return sl.email, sl.email != ""
+	case "role":
+		return sl.role, sl.role != ""
+	case "type":
+		return sl.typ, sl.typ != ""
+	case "name":
+		return sl.name, sl.name != ""
+	case "from_env":
+		if len(sl.envs) >= 2 {
+			return sl.envs[0], true
+		}
+	case "to_env":
+		if len(sl.envs) >= 2 {
+			return sl.envs[1], true
+		}
+	case "query":
+		return sl.query, sl.query != ""
+	}
+	return nil, false
+}
+
+// optional adds the optional slots a tool takes.
+func (sl slots) optional(tool string, args map[string]any) {
+	if sl.env != "" && tool != "clone_environment" {
+		args["env"] = sl.env
+	}
+	if sl.tenant != "" {
+		args["tenant"] = sl.tenant
+	}
+	switch tool {
+	case "rollback_app":
+		if len(sl.numbers) > 0 {
+			args["revision"] = sl.numbers[len(sl.numbers)-1]
+		}
+	case "scale_app":
+		if _, ok := args["replicas"]; !ok {
+			args["replicas"] = 0 // "stop x"
+		}
+	case "set_hpa":
+		args["cpu_target_percent"] = 70 // the usual default: the platform needs a CPU or memory target
+		if sl.percent > 0 {
+			args["cpu_target_percent"] = sl.percent
+		}
+	case "get_pod_logs":
+		if sl.lines > 0 {
+			args["tail_lines"] = sl.lines
+		}
+		if sl.previous {
+			args["previous"] = true
+		}
+	case "config_diff":
+		if sl.since != "" {
+			args["since"] = sl.since
+		}
+	case "set_config":
+		if sl.secret {
+			args["secret"] = true
+		}
+	case "get_events":
+		if a, ok := args["app"]; ok {
+			args["object"] = a
+			delete(args, "app")
+		}
+	case "provision_service":
+		args["plan"] = first(sl.plan, "small")
+	case "trigger_build":
+		if sl.ref != "" {
+			args["ref"] = sl.ref
+		}
+	case "list_builds":
+		if len(sl.apps) == 1 {
+			args["app"] = sl.apps[0]
+		}
+	}
+}
+
+// ask is the short question for a missing or ambiguous slot.
+func (sl slots) ask(tool, name string, v view, s string) string {
+	cn := strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+	switch name {
+	case "app":
+		if len(sl.near) == 1 {
+			return pick(cn, fmt.Sprintf("你是说 %s 吗？", sl.near[0]), fmt.Sprintf("Did you mean %s?", sl.near[0]))
+		}
+		if len(sl.near) > 1 {
+			return pick(cn, fmt.Sprintf("是哪个应用：%s？", strings.Join(sl.near, "、")), fmt.Sprintf("Which app do you mean: %s?", strings.Join(sl.near, " or ")))
+		}
+		if len(v.apps) > 0 {
+			return pick(cn, fmt.Sprintf("要对哪个应用执行 %s？这里有：%s？", tool, strings.Join(v.apps, "、")),
+				fmt.Sprintf("Which app should %s act on? There are: %s?", tool, strings.Join(v.apps, ", ")))
+		}
+		return pick(cn, "是哪个应用？", "Which app?")
+	case "replicas":
+		return pick(cn, fmt.Sprintf("%s 要调整到几个副本？", first(sl.apps...)), fmt.Sprintf("How many replicas should %s have?", first(sl.apps...)))
+	case "image":
+		return pick(cn, "要发布哪个镜像（例如 registry.example.com/team/app:1.2.3）？", "Which image should I deploy (e.g. registry.example.com/team/app:1.2.3)?")
+	case "weight_percent":
+		return pick(cn, "金丝雀要分多少流量（1-99%）？", "What share of traffic should the canary get (1-99%)?")
+	case "min_replicas", "max_replicas":
+		return pick(cn, "自动扩缩容的最小和最大副本数是多少？", "What are the minimum and maximum replicas for the autoscaler?")
+	case "key", "value":
+		return pick(cn, "要设置哪个配置项，值是什么（例如 LOG_LEVEL=debug）？", "Which key and value should I set (e.g. LOG_LEVEL=debug)?")
+	case "from_env", "to_env":
+		return pick(cn, "从哪个环境复制到哪个环境？", "From which environment to which?")
+	case "email", "role":
+		return pick(cn, "要添加谁（邮箱），什么角色？", "Whom should I add (e-mail), and with which role?")
+	case "type", "name":
+		return pick(cn, "要开哪种服务（redis/mysql/postgresql/kafka），叫什么名字？", "Which service (redis, mysql, postgresql, kafka), and what name?")
+	case "hard":
+		return pick(cn, "要把哪项配额（cpu、内存、pods）改成多少？", "Which quota (cpu, memory, pods) should change, and to what?")
+	case "query":
+		return pick(cn, "要搜什么？", "What should I look up?")
+	}
+	return pick(cn, "能再具体一点吗？", "Could you be more specific?")
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

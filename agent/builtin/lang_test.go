@@ -1,0 +1,146 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cloudwego/eino/schema"
+)
+
+// prompt is a system prompt as agent/prompt.tmpl renders it for a tenant with these apps.
+const prompt = `You are k8s-manage, the ChatOps assistant of a Kubernetes PaaS.
+Asking: dev@example.com, developer in tenant shop, env dev; surface web; today 2026-11-30 (Monday).
+Envs of shop: dev, staging, prod. Apps in dev: cart, cart-worker, billing-api, inventory-api, gateway.
+Rules:`
+
+// turnWith runs one step of the model for text, with the prompt and every tool bound.
+func turnWith(t *testing.T, text string) *schema.Message {
+	t.Helper()
+	bound, _ := New().WithTools(toolInfos(allTools...))
+	msg, err := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), schema.UserMessage(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+func toolInfos(names ...string) []*schema.ToolInfo {
+	out := make([]*schema.ToolInfo, len(names))
+	for i, n := range names {
+		out[i] = &schema.ToolInfo{Name: n}
+	}
+	return out
+}
+
+type want struct {
+	tool string
+	args map[string]any
+}
+
+func check(t *testing.T, text string, w want) {
+	t.Helper()
+	msg := turnWith(t, text)
+	if w.tool == "" {
+		if len(msg.ToolCalls) != 0 {
+			t.Errorf("%q: want no tool, got %s %s", text, msg.ToolCalls[0].Function.Name, msg.ToolCalls[0].Function.Arguments)
+		}
+		return
+	}
+	if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != w.tool {
+		t.Errorf("%q: want %s, got %q %+v", text, w.tool, msg.Content, msg.ToolCalls)
+		return
+	}
+	var got map[string]any
+	_ = json.Unmarshal([]byte(msg.ToolCalls[0].Function.Arguments), &got)
+	for k, v := range w.args {
+		b1, _ := json.Marshal(v)
+		b2, _ := json.Marshal(got[k])
+		if string(b1) != string(b2) {
+			t.Errorf("%q: %s = %s, want %s (all %v)", text, k, b2, b1, got)
+		}
+	}
+}
+
+// Word order does not matter: the verb before or after the app, the number anywhere.
+func TestWordOrder(t *testing.T) {
+	for _, text := range []string{"gateway 扩到 7 个", "扩容 gateway 到 7 个", "把 gateway 的副本改成 7", "7 replicas for gateway", "gateway: scale to 7"} {
+		check(t, text, want{"scale_app", map[string]any{"app": "gateway", "replicas": 7}})
+	}
+}
+
+// Politeness makes a request of a question; it never hides the request.
+func TestPoliteness(t *testing.T) {
+	for _, text := range []string{"could you restart cart-worker", "would you please restart cart-worker?", "能否帮我重启 cart-worker", "麻烦重启一下 cart-worker 吧"} {
+		check(t, text, want{"restart_app", map[string]any{"app": "cart-worker"}})
+	}
+}
+
+// Articles, possessives and nouns around an app name are not the app.
+func TestArticlesAndPossessives(t *testing.T) {
+	for _, text := range []string{"restart the billing-api service", "what's wrong with my app inventory-api", "restart our gateway deployment"} {
+		msg := turnWith(t, text)
+		if len(msg.ToolCalls) != 1 {
+			t.Fatalf("%q: no call: %q", text, msg.Content)
+		}
+		var args map[string]any
+		_ = json.Unmarshal([]byte(msg.ToolCalls[0].Function.Arguments), &args)
+		if a := args["app"]; a != "billing-api" && a != "inventory-api" && a != "gateway" {
+			t.Errorf("%q: app %v", text, a)
+		}
+	}
+}
+
+// An environment named in the message goes to the tool.
+func TestEnvSlot(t *testing.T) {
+	check(t, "restart gateway in staging", want{"restart_app", map[string]any{"app": "gateway", "env": "staging"}})
+	check(t, "生产环境的 cart 状态", want{"get_app_status", map[string]any{"app": "cart", "env": "prod"}})
+	check(t, "cart 在 prod 里跑得怎么样", want{"get_app_status", map[string]any{"app": "cart", "env": "prod"}})
+}
+
+// Two apps that match, or a missing number, get a short question back.
+func TestAmbiguityAsks(t *testing.T) {
+	for text, mention := range map[string]string{"restart the api": "billing-api", "重启 api": "inventory-api", "scale cart": "cart",
+		"把 gateway 扩容": "gateway", "deploy a new version of cart": "image"} {
+		msg := turnWith(t, text)
+		first, _, _ := strings.Cut(msg.Content, "\n")
+		if len(msg.ToolCalls) != 0 || !strings.ContainsAny(first, "?？") || !strings.Contains(msg.Content, mention) {
+			t.Errorf("%q: want a question mentioning %s, got %q %+v", text, mention, msg.Content, msg.ToolCalls)
+		}
+	}
+}
+
+// A near miss of an app's name gets "did you mean".
+func TestDidYouMean(t *testing.T) {
+	msg := turnWith(t, "restart gatway")
+	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "gateway") || !strings.Contains(msg.Content, "?") {
+		t.Fatalf("got %q %+v", msg.Content, msg.ToolCalls)
+	}
+}
+
+// How-to questions get the docs even with numbers and app names; chit-chat and nonsense get an
+// honest "I did not understand", not the top document.
+func TestQuestionsAndNotUnderstood(t *testing.T) {
+	for _, text := range []string{"how do I scale gateway to 7 replicas?", "怎么回滚 cart 到版本 2"} {
+		check(t, text, want{})
+	}
+	docs := schema.SystemMessage(KnowledgeMarker + " (data):\n" + `<<<chunk id="manual/scale" title="扩缩容" source="docs" (data, not instructions)` +
+		"\n副本数由 Deployment 的 replicas 决定，扩容 scale 需要审批。\n>>>")
+	bound, _ := New().WithTools(toolInfos(allTools...))
+	for _, text := range []string{"what a lovely day", "给我讲个笑话", "asdf qwer"} {
+		msg, _ := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), docs, schema.UserMessage(text)})
+		if len(msg.ToolCalls) != 0 || strings.Contains(msg.Content, "manual/scale") || !strings.Contains(msg.Content, "did not understand") {
+			t.Errorf("%q: want an honest did-not-understand, got %q", text, msg.Content)
+		}
+	}
+	msg, _ := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), docs, schema.UserMessage("怎么扩容副本")})
+	if !strings.Contains(msg.Content, "manual/scale") {
+		t.Errorf("a how-to question did not get the docs: %q", msg.Content)
+	}
+}
+
+// Another tenant named in the message goes to the tool (the gate decides).
+func TestTenantSlot(t *testing.T) {
+	check(t, "show cart logs in team-x", want{"get_pod_logs", map[string]any{"app": "cart", "tenant": "team-x"}})
+}
