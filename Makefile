@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-heldout
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -70,7 +70,11 @@ eval-paraphrase: build-all sandbox-bins ## score the builtin model on the everyd
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) eval --dataset evals/paraphrase/$(HALF).jsonl --out bin/eval-paraphrase-$(HALF) $(EVAL_FLAGS)
 
-eval-retrieval: ## score lexical, dense and hybrid retrieval on evals/datasets/retrieval.jsonl
+eval-heldout: build-all sandbox-bins ## the held-out halves, reported once after tuning on dev: retrieval (evals/heldout) and the everyday phrasings (test)
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	./$(BIN) eval --dataset evals/heldout --dataset evals/paraphrase/test.jsonl --out bin/eval-heldout $(EVAL_FLAGS)
+
+eval-retrieval: ## score lexical, dense and hybrid retrieval on the dev half, evals/datasets/retrieval.jsonl
 	$(GO) test -count=1 -v -run TestRetrievalEval ./evals/retrieval/ | grep -v -E '^(=== RUN|--- PASS|PASS$$)'
 
 clean: ## remove build output and local data (stop the sandbox first: make sandbox-down)

@@ -75,14 +75,17 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 	switch {
 	case understood && r.question != "":
 		return schema.AssistantMessage(r.question, nil), nil
-	case understood && !r.howTo:
+	case understood && !r.howTo && !r.bare:
 		return m.call(r.tool, r.args), nil
-	case !understood:
+	case !understood || r.bare:
 		// The older phrase rules, for what the table does not cover; an app they name must exist.
 		if c, ok := m.understand(user); ok {
 			if app, _ := c.args["app"].(string); app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app) {
 				return m.call(c.name, c.args), nil
 			}
+		}
+		if r.bare {
+			return m.call(r.tool, r.args), nil
 		}
 	}
 	if answer, ok := answerFromKnowledge(msgs); ok && (r.howTo || relevant(user, msgs)) {

@@ -167,6 +167,7 @@ type result struct {
 	args     map[string]any
 	question string // asked back when a slot is missing or ambiguous
 	howTo    bool
+	bare     bool // no intent, only an app named: look at it, unless the phrase rules know better
 }
 
 // parse understands text against v. ok is false when no intent matched.
@@ -190,6 +191,11 @@ func parse(text string, v view) (result, bool) {
 		}
 	}
 	if best < 0 {
+		if len(sl.apps) == 1 { // "checkout?": a message that names an app of the tenant and nothing else looks at it
+			args := map[string]any{"app": sl.apps[0]}
+			sl.optional("get_app_status", args)
+			return result{tool: "get_app_status", args: args, bare: true}, true
+		}
 		return result{}, false
 	}
 	in := intents[best]

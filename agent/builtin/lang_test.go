@@ -144,3 +144,9 @@ func TestQuestionsAndNotUnderstood(t *testing.T) {
 func TestTenantSlot(t *testing.T) {
 	check(t, "show cart logs in team-x", want{"get_pod_logs", map[string]any{"app": "cart", "tenant": "team-x"}})
 }
+
+// A message that names an app of the tenant and nothing else looks at the app.
+func TestBareAppLooksAtIt(t *testing.T) {
+	check(t, "inventory-api?", want{"get_app_status", map[string]any{"app": "inventory-api"}})
+	check(t, "gateway 呢", want{"get_app_status", map[string]any{"app": "gateway"}})
+}

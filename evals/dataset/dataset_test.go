@@ -27,7 +27,7 @@ func TestShippedDatasets(t *testing.T) {
 			}
 		}
 	}
-	for kind, min := range map[string]int{dataset.Retrieval: 100, dataset.Chat: 60, dataset.Diagnosis: 15, dataset.Safety: 40} {
+	for kind, min := range map[string]int{dataset.Retrieval: 50, dataset.Chat: 60, dataset.Diagnosis: 15, dataset.Safety: 40} {
 		if n[kind] < min {
 			t.Errorf("%d %s cases, want at least %d", n[kind], kind, min)
 		}
