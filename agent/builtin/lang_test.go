@@ -150,3 +150,15 @@ func TestBareAppLooksAtIt(t *testing.T) {
 	check(t, "inventory-api?", want{"get_app_status", map[string]any{"app": "inventory-api"}})
 	check(t, "gateway 呢", want{"get_app_status", map[string]any{"app": "gateway"}})
 }
+
+// The language layer's cost per message (it runs on every turn of the offline model).
+func BenchmarkUnderstand(b *testing.B) {
+	bound, _ := New().WithTools(toolInfos(allTools...))
+	msgs := []*schema.Message{schema.SystemMessage(prompt), schema.UserMessage("could you scale the gateway service to 7 replicas in staging")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bound.Generate(context.Background(), msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
