@@ -144,7 +144,9 @@ var intents = []intent{
 	{tool: "list_revisions", verbs: []string{"版本", "revision", "rollout history", "release history", "history"}, not: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "回到", "undo", "go back"}, required: []string{"app"}, weight: 5},
 	// The plain app operations.
 	{tool: "rollback_app", verbs: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "undo", "回到", "go back"}, required: []string{"app"}, weight: 6},
-	{tool: "set_image", verbs: []string{"镜像", "image", "deploy", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"}, needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本"}, required: []string{"app", "image"}, weight: 6},
+	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"},
+		needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本", "deploy!", "发布", "上线", "roll out"},
+		not: []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
 	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why", "老是", "一直", "总是", "keeps", "keep "}, required: []string{"app"}, weight: 5},
 	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
 	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
@@ -212,8 +214,12 @@ func parse(text string, v view) (result, bool) {
 }
 
 // has says whether s holds the word w: an English word must start a word of s ("log" finds
-// "logs", "pending" is not in "spending"); Chinese is matched anywhere.
+// "logs", "pending" is not in "spending"; a trailing "!" asks for the whole word); Chinese is
+// matched anywhere.
 func has(s, w string) bool {
+	if whole, ok := strings.CutSuffix(w, "!"); ok { // the whole word only: "deploy!" is not in "deployment"
+		return regexp.MustCompile(`(?:^|[^a-z0-9-])` + regexp.QuoteMeta(whole) + `(?:[^a-z0-9-]|$)`).MatchString(s)
+	}
 	if w == "" || w[0] >= 0x80 || !isWord(w[0]) {
 		return strings.Contains(s, w)
 	}
@@ -388,11 +394,10 @@ func extract(raw, s string, v view) slots {
 			masked = strings.ReplaceAll(masked, t, " ")
 		}
 	}
-	// Environments: a known env as a word, or a Chinese/English synonym.
-	envs := v.envs
-	if len(envs) == 0 {
-		envs = []string{"dev", "test", "prod"}
-	}
+	// Environments: the tenant's, and the usual names (an env the tenant lacks still goes to the
+	// tool, whose gate says so, instead of the turn's own env), as a word in an env context, or a
+	// Chinese/English synonym.
+	envs := slices.Concat(v.envs, []string{"dev", "test", "prod", "staging", "uat", "qa", "pre"})
 	for _, w := range wordRe.FindAllString(masked, -1) {
 		if slices.Contains(envs, w) && envContext(masked, w) {
 			sl.envs = append(sl.envs, w)

@@ -162,3 +162,13 @@ func BenchmarkUnderstand(b *testing.B) {
 		}
 	}
 }
+
+// An env the tenant does not have still goes to the tool (its gate refuses it), never the turn's
+// own env; deploying without an image asks for it instead of taking the env for one.
+func TestEnvNamedIsPassedOn(t *testing.T) {
+	check(t, "restart cart in uat", want{"restart_app", map[string]any{"app": "cart", "env": "uat"}})
+	msg := turnWith(t, "deploy gateway to prod")
+	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "image") {
+		t.Fatalf("deploy without an image: %q %+v", msg.Content, msg.ToolCalls)
+	}
+}
