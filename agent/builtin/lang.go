@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/internal/textutil"
 )
 
 // The language layer: normalise a message, recognise its intent from a table of verbs and
@@ -424,7 +426,7 @@ func extract(raw, s string, v view) slots {
 		}
 		near := false
 		for _, a := range v.apps {
-			if (strings.Contains(a, w) || distance(a, w) <= 2) && a != w {
+			if (strings.Contains(a, w) || textutil.Distance(a, w) <= 2) && a != w {
 				near = true
 				if !slices.Contains(sl.near, a) {
 					sl.near = append(sl.near, a)
@@ -711,25 +713,4 @@ func (sl slots) ask(tool, name string, v view, s string) string {
 		return pick(cn, "要搜什么？", "What should I look up?")
 	}
 	return pick(cn, "能再具体一点吗？", "Could you be more specific?")
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

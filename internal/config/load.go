@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"k8s-manage/internal/textutil"
 )
 
 // EnvPrefix starts every environment variable that overrides a key.
@@ -228,32 +230,11 @@ func orRoot(key string) string {
 func suggest(k string, fs []field) string {
 	best, bestD := "", 3
 	for _, f := range fs {
-		if d := distance(k, f.name); d < bestD {
+		if d := textutil.Distance(k, f.name); d < bestD {
 			best, bestD = f.name, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func sortProblems(ps Problems) {

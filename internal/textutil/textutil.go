@@ -131,3 +131,24 @@ func CapTail(s string, n int) (string, bool) {
 	}
 	return fmt.Sprintf("[truncated: %s of %s left out]…\n", size(from), size(len(s))) + s[from:], true
 }
+
+// Distance is the Levenshtein edit distance of two strings, by bytes (for names and keys).
+func Distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

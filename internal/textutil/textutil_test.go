@@ -69,3 +69,14 @@ func TestCapTail(t *testing.T) {
 		t.Fatalf("CapTail = %d bytes, %v: %q", len(out), cut, out[:80])
 	}
 }
+
+func TestDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"gateway", "gatway", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"same", "same", 0}} {
+		if got := Distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
