@@ -148,7 +148,7 @@ var intents = []intent{
 	{tool: "rollback_app", verbs: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "undo", "回到", "go back"}, required: []string{"app"}, weight: 6},
 	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"},
 		needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本", "deploy!", "发布", "上线", "roll out"},
-		not: []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
+		not:   []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
 	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why", "老是", "一直", "总是", "keeps", "keep "}, required: []string{"app"}, weight: 5},
 	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
 	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
