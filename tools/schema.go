@@ -196,12 +196,24 @@ func capResult(s string, max int) string {
 			size += len(items[keep]) + 1
 			keep++
 		}
-		b, _ := json.Marshal(map[string]any{"items": items[:keep],
+		b, _ := encode(map[string]any{"items": items[:keep],
 			"truncated": fmt.Sprintf("%d of %d items left out (%d of %d bytes); ask for fewer, e.g. one app", len(items)-keep, len(items), len(s)-size, len(s))})
 		if len(b) <= max {
-			return string(b)
+			return b
 		}
 	}
 	out, _ := textutil.Cap(s, max)
 	return out
+}
+
+// encode renders a result as JSON without HTML escaping: the model reads "<<<log …>>>" blocks,
+// not "\u003c\u003c\u003clog".
+func encode(v any) (string, error) {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }

@@ -183,11 +183,11 @@ func (r *Registry) exec(ctx context.Context, name string, c Caller, args string,
 	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(out)
+	b, err := encode(out)
 	if err != nil {
 		return "", fmt.Errorf("%s: encode result: %w", name, err)
 	}
-	return capResult(Redact(string(b)), r.maxResult), nil
+	return capResult(Redact(b), r.maxResult), nil
 }
 
 // ToolsFor returns the eino tools the caller may use: tools above their role in the turn's

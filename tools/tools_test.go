@@ -492,6 +492,9 @@ func TestHugeLogIsCapped(t *testing.T) {
 	if !utf8.ValidString(log) {
 		t.Error("the cut split a character")
 	}
+	if strings.Contains(out, `\u003c`) {
+		t.Error("the result escapes < and > for HTML: the model would not see its data blocks")
+	}
 	if strings.Count(log, "<<<") != 1 || strings.Count(log, ">>>") != 1 {
 		t.Errorf("the log's own markers were not escaped: %d opens, %d closes", strings.Count(log, "<<<"), strings.Count(log, ">>>"))
 	}
