@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cloudwego/eino/schema"
 
+	"k8s-manage/agent/builtin"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
 )
@@ -106,5 +108,30 @@ func TestHistoryWithinTokenBudget(t *testing.T) {
 	}
 	if n := EstimateTokens(strings.Repeat("abcd", 50)); n != 50 {
 		t.Errorf("EstimateTokens(200 ASCII) = %d", n)
+	}
+}
+
+// The offline model reads the tenant's apps and envs from the rendered system prompt: if the
+// template's wording changes, this fails instead of the model silently losing them.
+func TestBuiltinReadsTheSystemPrompt(t *testing.T) {
+	tmpl, _ := loadPrompt()
+	sys, err := systemPrompt(tmpl, promptContext{Caller: tools.Caller{User: "dev@example.com", Tenant: "shop", Env: "dev", Role: tenant.Developer},
+		Surface: "web", Envs: []string{"dev", "qa"}, Date: time.Now(), Apps: []string{"cart-worker", "gateway"}, Approval: []string{"restart_app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := builtin.New().WithTools([]*schema.ToolInfo{{Name: "restart_app"}})
+	for text, want := range map[string]string{"restart the gatway service": "Did you mean gateway?", "restart cart-worker in qa": `{"app":"cart-worker","env":"qa"}`} {
+		msg, err := m.Generate(context.Background(), []*schema.Message{schema.SystemMessage(sys), schema.UserMessage(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := msg.Content
+		if len(msg.ToolCalls) == 1 {
+			got = msg.ToolCalls[0].Function.Arguments
+		}
+		if got != want {
+			t.Errorf("%q: got %s, want %s", text, got, want)
+		}
 	}
 }
