@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/internal/config"
 )
 
 // evalConfig writes a config for eval runs on the sandbox (kubeconfig mode) plus extra YAML.
@@ -181,4 +183,32 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// Building the app for anything but serve (the eval, admin commands) leaves ./data and the
+// sandbox's demo tenant alone: no seeding is even attempted.
+func TestOnlyServeSeedsTheDemo(t *testing.T) {
+	sandboxtest.Start(t)
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	_, statErr := os.Stat("data")
+	hadData := statErr == nil
+	knowledgeEnv(t)
+	t.Setenv("K8SM_KNOWLEDGE_DOCS_ROOT", root)
+	cfg, err := config.Load(config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Cluster.Mode, cfg.Cluster.SandboxDir = config.ClusterSandbox, filepath.Join(root, ".sandbox")
+	var logs bytes.Buffer
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if strings.Contains(logs.String(), "demo") {
+		t.Fatalf("building the app touched the demo tenant:\n%s", logs.String())
+	}
+	if _, err := os.Stat("data"); !hadData && !os.IsNotExist(err) {
+		t.Fatalf("building the app wrote ./data: %v", err)
+	}
 }

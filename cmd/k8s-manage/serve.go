@@ -188,11 +188,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			a.Close()
 			return nil, err
 		}
-		if cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox {
-			if err := seedDemo(ctx, a); err != nil {
-				log.Warn("demo seed failed", "err", err)
-			}
-		}
 	} else {
 		log.Warn("chat API off: it needs a cluster (cluster.mode none)")
 	}
@@ -269,6 +264,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	// Only the server seeds the sandbox's demo tenant (and data/demo-tokens.txt): the eval, the
+	// admin commands and tests build the same app without touching ./data or the demo tenant.
+	if a.agent != nil && cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox {
+		if err := seedDemo(ctx, a); err != nil {
+			log.Warn("demo seed failed", "err", err)
+		}
+	}
 	return a.Run(ctx)
 }
 
