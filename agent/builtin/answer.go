@@ -199,7 +199,13 @@ func statusLine(s map[string]any, cn bool) string {
 func diagnosis(d map[string]any, cn bool) string {
 	var b strings.Builder
 	b.WriteString(str(d["summary"]))
-	fs, _ := d["findings"].([]any)
+	all, _ := d["findings"].([]any)
+	var fs []any
+	for _, it := range all { // context notes (a shared quota nearly used) are not the answer
+		if f, _ := it.(map[string]any); f["context"] != true {
+			fs = append(fs, it)
+		}
+	}
 	for i, it := range fs {
 		if i == 3 {
 			break

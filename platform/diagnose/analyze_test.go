@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/platform/diagnose"
@@ -42,5 +43,27 @@ func TestCrashLoopBetweenCrashes(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: finding %q, want %q", tc.pod.Name, got, tc.want)
 		}
+	}
+}
+
+// A shared quota nearly used is a context note in an app's diagnosis: kept in the findings, but
+// neither the summary's cause nor counted as a problem; a namespace diagnosis still reports it.
+func TestQuotaNoteIsContextForAnApp(t *testing.T) {
+	hard, used := resource.MustParse("10"), resource.MustParse("9500m")
+	snap := &diagnose.Snapshot{
+		Pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "t-dev", Labels: map[string]string{"app.kubernetes.io/name": "web"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+				ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}},
+		Quotas: []corev1.ResourceQuota{{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "t-dev"},
+			Status: corev1.ResourceQuotaStatus{Hard: corev1.ResourceList{corev1.ResourceLimitsCPU: hard}, Used: corev1.ResourceList{corev1.ResourceLimitsCPU: used}}}},
+	}
+	rep := diagnose.Analyze(snap, diagnose.Scope{Namespace: "t-dev", App: "web"})
+	if !strings.HasPrefix(rep.Summary, "no problems found") || len(rep.Findings) != 1 || !rep.Findings[0].Context {
+		t.Fatalf("app diagnosis: %q %+v", rep.Summary, rep.Findings)
+	}
+	ns := diagnose.Analyze(snap, diagnose.Scope{Namespace: "t-dev"})
+	if !strings.Contains(ns.Summary, "quota nearly used") || ns.Findings[0].Context {
+		t.Fatalf("namespace diagnosis: %q %+v", ns.Summary, ns.Findings)
 	}
 }

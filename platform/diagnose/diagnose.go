@@ -68,6 +68,9 @@ type Finding struct {
 	Args       map[string]any `json:"suggested_args,omitempty"`
 	// App is the application the resource belongs to, when known.
 	App string `json:"app,omitempty"`
+	// Context marks a shared resource's note (a quota nearly used, a node) kept in the full
+	// result of an app's or a pod's diagnosis but left out of its summary and answer.
+	Context bool `json:"context,omitempty"`
 }
 
 // Scope selects what to diagnose.
@@ -311,15 +314,30 @@ func Analyze(s *Snapshot, scope Scope) *Report {
 			mine := f.App != "" && f.App == app || scope.Pod != "" && f.Resource == "pod/"+scope.Pod
 			return !shared && !mine
 		})
+		// An info note about a shared resource does not touch the asked app: context, not a cause.
+		for i := range fs {
+			if fs[i].App == "" && fs[i].Severity == Info {
+				fs[i].Context = true
+			}
+		}
 	}
-	slices.SortStableFunc(fs, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	slices.SortStableFunc(fs, func(x, y Finding) int {
+		if x.Context != y.Context { // context notes last, whatever their severity
+			if x.Context {
+				return 1
+			}
+			return -1
+		}
+		return int(y.Severity) - int(x.Severity)
+	})
 	r := &Report{Scope: scopeName(scope), Findings: fs,
 		Checked: fmt.Sprintf("%d pods, %d deployments, %d services, %d ingresses, %d PVCs, %d HPAs, %d jobs, %d cronjobs, %d nodes",
 			len(s.Pods), len(s.Deployments), len(s.Services), len(s.Ingresses), len(s.PVCs), len(s.HPAs), len(s.Jobs), len(s.CronJobs), len(s.Nodes))}
-	if len(fs) == 0 {
+	problems := slices.DeleteFunc(slices.Clone(fs), func(f Finding) bool { return f.Context })
+	if len(problems) == 0 {
 		r.Summary = "no problems found in " + r.Scope
 	} else {
-		r.Summary = fmt.Sprintf("%d problem(s) in %s; the most severe: %s (%s)", len(fs), r.Scope, fs[0].Reason, fs[0].Resource)
+		r.Summary = fmt.Sprintf("%d problem(s) in %s; the most severe: %s (%s)", len(problems), r.Scope, problems[0].Reason, problems[0].Resource)
 	}
 	return r
 }
