@@ -17,15 +17,15 @@ import (
 func zh(msgs []*schema.Message) bool {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == schema.User {
-			for _, r := range msgs[i].Content {
-				if unicode.Is(unicode.Han, r) {
-					return true
-				}
-			}
-			return false
+			return hasHan(msgs[i].Content)
 		}
 	}
 	return false
+}
+
+// hasHan says whether s holds a Chinese character.
+func hasHan(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
 }
 
 func pick(cn bool, zhText, enText string) string {

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/cloudwego/eino/components/model"
 	"github.com/cloudwego/eino/schema"
@@ -62,12 +61,19 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 		}
 	}
 	if negated(user) { // "don't restart checkout": nothing to run
-		return schema.AssistantMessage(pick(zhText(user), "好的，这次不执行任何操作。需要的时候直接告诉我。",
+		return schema.AssistantMessage(pick(hasHan(user), "好的，这次不执行任何操作。需要的时候直接告诉我。",
 			"OK, I won't do that. Tell me when you want it done."), nil), nil
 	}
 	v := viewOf(msgs)
+	phraseRules := func() (call, bool) { // the older phrase rules; an app they name must exist when the apps are known
+		c, ok := m.understand(user)
+		if app, _ := c.args["app"].(string); ok && (app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app)) {
+			return c, true
+		}
+		return call{}, false
+	}
 	if len(v.apps) == 0 { // nothing to resolve names against: the phrase rules first
-		if c, ok := m.understand(user); ok {
+		if c, ok := phraseRules(); ok {
 			return m.call(c.name, c.args), nil
 		}
 	}
@@ -78,9 +84,9 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 	case understood && !r.howTo && !r.bare:
 		return m.call(r.tool, r.args), nil
 	case !understood || r.bare:
-		// The older phrase rules, for what the table does not cover; an app they name must exist.
-		if c, ok := m.understand(user); ok {
-			if app, _ := c.args["app"].(string); app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app) {
+		// The phrase rules, for what the table does not cover (already tried when no apps are known).
+		if len(v.apps) > 0 {
+			if c, ok := phraseRules(); ok {
 				return m.call(c.name, c.args), nil
 			}
 		}
@@ -358,15 +364,6 @@ var negation = rx(`(?:^|[,.;!?，。；！？、]\s*|\bplease\s+|\bjust\s+)(?:do
 	`(?:^|[,.;!?，。；！？、\s]|我|你|请|先|暂时|千万|也)(?:不要|别|不用|不需要|不想|不必)[^了，。,.!?！？\s]`)
 
 func negated(text string) bool { return negation.MatchString(strings.TrimSpace(text)) }
-
-func zhText(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-	}
-	return false
-}
 
 // understand maps a request to a tool call. How-to questions are left to the knowledge answer.
 func (m *Model) understand(text string) (call, bool) {

@@ -21,13 +21,12 @@ import (
 // view is what the model knows of the person's world: from the system prompt.
 type view struct {
 	tenant string
-	env    string
 	envs   []string
 	apps   []string
 }
 
 var (
-	promptTenantRe = regexp.MustCompile(`in tenant ([a-z0-9-]+), env ([a-z0-9]+)`)
+	promptTenantRe = regexp.MustCompile(`in tenant ([a-z0-9-]+), env [a-z0-9]+`)
 	promptEnvsRe   = regexp.MustCompile(`Envs of [a-z0-9-]+: ([a-z0-9, ]+)\.`)
 	promptAppsRe   = regexp.MustCompile(`Apps in [a-z0-9]+: ([^\n]*?)\.(?:\n|$)`)
 )
@@ -40,7 +39,7 @@ func viewOf(msgs []*schema.Message) view {
 			continue
 		}
 		if mm := promptTenantRe.FindStringSubmatch(m.Content); mm != nil {
-			v.tenant, v.env = mm[1], mm[2]
+			v.tenant = mm[1]
 		}
 		if mm := promptEnvsRe.FindStringSubmatch(m.Content); mm != nil {
 			v.envs = splitList(mm[1])
@@ -68,8 +67,8 @@ func splitList(s string) []string {
 }
 
 // normalise lower-cases, maps full-width characters to ASCII and drops politeness, which makes a
-// request of a question ("could you restart x?", "能不能帮我重启一下 x"): the flag says it was there.
-func normalise(text string) (string, bool) {
+// request of a question ("could you restart x?", "能不能帮我重启一下 x").
+func normalise(text string) string {
 	var b strings.Builder
 	for _, r := range strings.TrimSpace(text) {
 		switch {
@@ -81,14 +80,10 @@ func normalise(text string) (string, bool) {
 		b.WriteRune(unicode.ToLower(r))
 	}
 	s := " " + b.String() + " "
-	polite := false
 	for _, re := range politeness {
-		if re.MatchString(s) {
-			polite = true
-			s = re.ReplaceAllString(s, " ")
-		}
+		s = re.ReplaceAllString(s, " ")
 	}
-	return strings.Join(strings.Fields(s), " "), polite
+	return strings.Join(strings.Fields(s), " ")
 }
 
 var politeness = []*regexp.Regexp{
@@ -176,7 +171,7 @@ type result struct {
 
 // parse understands text against v. ok is false when no intent matched.
 func parse(text string, v view) (result, bool) {
-	s, _ := normalise(text)
+	s := normalise(text)
 	if s == "" {
 		return result{}, false
 	}
@@ -219,9 +214,8 @@ func parse(text string, v view) (result, bool) {
 // "logs", "pending" is not in "spending"; a trailing "!" asks for the whole word); Chinese is
 // matched anywhere.
 func has(s, w string) bool {
-	if whole, ok := strings.CutSuffix(w, "!"); ok { // the whole word only: "deploy!" is not in "deployment"
-		return regexp.MustCompile(`(?:^|[^a-z0-9-])` + regexp.QuoteMeta(whole) + `(?:[^a-z0-9-]|$)`).MatchString(s)
-	}
+	whole := strings.HasSuffix(w, "!") // the whole word only: "deploy!" is not in "deployment"
+	w = strings.TrimSuffix(w, "!")
 	if w == "" || w[0] >= 0x80 || !isWord(w[0]) {
 		return strings.Contains(s, w)
 	}
@@ -230,8 +224,8 @@ func has(s, w string) bool {
 		if j < 0 {
 			return false
 		}
-		at := i + j
-		if at == 0 || !isWord(s[at-1]) {
+		at, end := i+j, i+j+len(w)
+		if (at == 0 || !isWord(s[at-1])) && (!whole || end == len(s) || !isWord(s[end])) {
 			return true
 		}
 		i = at + 1
@@ -312,23 +306,29 @@ type slots struct {
 }
 
 var (
-	wordRe    = regexp.MustCompile(`[a-z][a-z0-9-]*[a-z0-9]|[a-z]`)
-	numberRe  = regexp.MustCompile(`(\d+)`)
-	percentRe = regexp.MustCompile(`(\d{1,3})\s*(?:%|percent|％)`)
-	imageRe   = regexp.MustCompile(`(?:^|\s)((?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9][a-z0-9._/-]*:[a-z0-9][a-z0-9._-]*|[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/[a-z0-9._/-]+(?::[a-z0-9._-]+)?)`)
-	keyValRe  = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,})(?:\s+(?:of|for|in|on)\s+[a-z][a-z0-9-]*)?\s*(?:=|设成|设为|设置为|改为|改成|改到|to|为)\s*["']?([^\s"'，。,()（）]+)`)
-	buildRe   = regexp.MustCompile(`(?:构建|build)\s*#?([a-z0-9-]*\d[a-z0-9-]*)`)
-	sinceRe   = regexp.MustCompile(`(\d+)\s*(小时|hours?|h\b|分钟|minutes?|min\b|天|days?|d\b)`)
-	instRe    = regexp.MustCompile(`(?:instance|实例)\s+([a-z][a-z0-9-]*[a-z0-9])`)
-	keyRe     = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{2,})\b`)
-	emailRe   = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
-	linesRe   = regexp.MustCompile(`(\d+)\s*(?:行|lines?)`)
-	refRe     = regexp.MustCompile(`(?:from|on|从)\s+(?:the\s+)?(?:branch\s+)?([a-z0-9][a-z0-9._/-]*)\s*(?:branch|分支)?|([a-z0-9][a-z0-9._/-]*)\s*(?:分支|branch)`)
-	tenantRe  = regexp.MustCompile(`(?:\bin|\bof|\bfor|\bfrom|租户|团队|tenant)\s+([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\b|\b([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\s*(?:的|'s)`)
-	cnNumbers = map[string]int{"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "零": 0}
-	enNumbers = map[string]int{"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-	envWords  = map[string]string{"测试": "test", "生产": "prod", "线上": "prod", "开发": "dev", "预发": "staging", "production": "prod", "development": "dev", "staging": "staging"}
-	roleWords = map[string]string{"viewer": "viewer", "只读": "viewer", "developer": "developer", "开发": "developer", "dev": "developer",
+	wordRe       = regexp.MustCompile(`[a-z][a-z0-9-]*[a-z0-9]|[a-z]`)
+	numberRe     = regexp.MustCompile(`(\d+)`)
+	percentRe    = regexp.MustCompile(`(\d{1,3})\s*(?:%|percent|％)`)
+	imageRe      = regexp.MustCompile(`(?:^|\s)((?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9][a-z0-9._/-]*:[a-z0-9][a-z0-9._-]*|[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/[a-z0-9._/-]+(?::[a-z0-9._-]+)?)`)
+	keyValRe     = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,})(?:\s+(?:of|for|in|on)\s+[a-z][a-z0-9-]*)?\s*(?:=|设成|设为|设置为|改为|改成|改到|to|为)\s*["']?([^\s"'，。,()（）]+)`)
+	buildRe      = regexp.MustCompile(`(?:构建|build)\s*#?([a-z0-9-]*\d[a-z0-9-]*)`)
+	sinceRe      = regexp.MustCompile(`(\d+)\s*(小时|hours?|h\b|分钟|minutes?|min\b|天|days?|d\b)`)
+	instRe       = regexp.MustCompile(`(?:instance|实例)\s+([a-z][a-z0-9-]*[a-z0-9])`)
+	nameRe       = regexp.MustCompile(`(?:叫|名字叫|名为|named|called)\s*([a-z][a-z0-9-]*[a-z0-9])`)
+	secretRe     = regexp.MustCompile(`secret|密钥|机密|敏感`)
+	tenantWordRe = regexp.MustCompile(`租户|团队|tenant`)
+	docsPrefixRe = regexp.MustCompile(`^(?:在?(?:知识库|帮助文档|文档|手册|runbooks?|the docs|docs|documentation)(?:里|中)?\s*[:：]?\s*)+`)
+	enNumberRe   = regexp.MustCompile(`\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten)\b`)
+	roleRe       = regexp.MustCompile(`(?:^|[^a-z])(viewer|只读|developer|开发|dev|operator|运维|ops|admin|管理员)(?:[^a-z]|$)`)
+	keyRe        = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{2,})\b`)
+	emailRe      = regexp.MustCompile(`[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}`)
+	linesRe      = regexp.MustCompile(`(\d+)\s*(?:行|lines?)`)
+	refRe        = regexp.MustCompile(`(?:from|on|从)\s+(?:the\s+)?(?:branch\s+)?([a-z0-9][a-z0-9._/-]*)\s*(?:branch|分支)?|([a-z0-9][a-z0-9._/-]*)\s*(?:分支|branch)`)
+	tenantRe     = regexp.MustCompile(`(?:\bin|\bof|\bfor|\bfrom|租户|团队|tenant)\s+([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\b|\b([a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9])\s*(?:的|'s)`)
+	cnNumbers    = map[string]int{"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "零": 0}
+	enNumbers    = map[string]int{"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+	envWords     = map[string]string{"测试": "test", "生产": "prod", "线上": "prod", "开发": "dev", "预发": "staging", "production": "prod", "development": "dev", "staging": "staging"}
+	roleWords    = map[string]string{"viewer": "viewer", "只读": "viewer", "developer": "developer", "开发": "developer", "dev": "developer",
 		"operator": "operator", "运维": "operator", "ops": "operator", "admin": "admin", "管理员": "admin"}
 	stopWords = map[string]bool{"the": true, "my": true, "our": true, "a": true, "an": true, "app": true, "service": true, "to": true, "in": true, "of": true,
 		"for": true, "and": true, "it": true, "me": true, "is": true, "please": true, "replicas": true, "pods": true, "pod": true, "logs": true, "log": true}
@@ -389,7 +389,7 @@ func extract(raw, s string, v view) slots {
 	}
 	// Another tenant: a name the tenant words point at, or (when the apps are known) a slug that
 	// is no app, after "in"/"of" or before "的".
-	if m := tenantRe.FindStringSubmatch(masked); m != nil && (len(v.apps) > 0 || regexp.MustCompile(`租户|团队|tenant`).MatchString(s)) {
+	if m := tenantRe.FindStringSubmatch(masked); m != nil && (len(v.apps) > 0 || tenantWordRe.MatchString(s)) {
 		t := first(m[1], m[2])
 		if t != v.tenant && !slices.Contains(v.envs, t) && !slices.Contains(v.apps, t) {
 			sl.tenant = t
@@ -450,10 +450,8 @@ func extract(raw, s string, v view) slots {
 		sl.numbers = append(sl.numbers, n)
 	}
 	if len(sl.numbers) == 0 {
-		for w, n := range enNumbers {
-			if regexp.MustCompile(`\b` + w + `\b`).MatchString(masked) {
-				sl.numbers = append(sl.numbers, n)
-			}
+		for _, w := range enNumberRe.FindAllString(masked, -1) {
+			sl.numbers = append(sl.numbers, enNumbers[w])
 		}
 		plain := strings.NewReplacer("上一个", "", "下一个", "", "一下", "", "一份", "").Replace(masked)
 		for w, n := range cnNumbers {
@@ -462,11 +460,8 @@ func extract(raw, s string, v view) slots {
 			}
 		}
 	}
-	for w, r := range roleWords {
-		if regexp.MustCompile(`(?:^|[^a-z])` + w + `(?:[^a-z]|$)`).MatchString(s) {
-			sl.role = r
-			break
-		}
+	if m := roleRe.FindStringSubmatch(s); m != nil {
+		sl.role = roleWords[m[1]]
 	}
 	for _, t := range []string{"redis", "mysql", "postgresql", "postgres", "kafka"} {
 		if strings.Contains(s, t) {
@@ -475,7 +470,7 @@ func extract(raw, s string, v view) slots {
 			break
 		}
 	}
-	if m := regexp.MustCompile(`(?:叫|名字叫|名为|named|called)\s*([a-z][a-z0-9-]*[a-z0-9])`).FindStringSubmatch(s); m != nil {
+	if m := nameRe.FindStringSubmatch(s); m != nil {
 		sl.name = m[1]
 	}
 	for _, p := range []string{"small", "medium", "large"} {
@@ -507,7 +502,7 @@ func extract(raw, s string, v view) slots {
 	if m := instRe.FindStringSubmatch(s); m != nil && sl.name == "" {
 		sl.name = m[1]
 	}
-	sl.secret = regexp.MustCompile(`secret|密钥|机密|敏感`).MatchString(s)
+	sl.secret = secretRe.MatchString(s)
 	switch {
 	case strings.Contains(s, "cpu"):
 		sl.quotaRes = "requests.cpu"
@@ -553,7 +548,7 @@ var searchRe = regexp.MustCompile(`(?i)(?:搜一下|搜索|查一下|查找|sear
 func searchQuery(raw string) string {
 	if m := searchRe.FindStringSubmatch(strings.TrimSpace(raw)); m != nil {
 		q := strings.TrimSpace(m[1])
-		q = regexp.MustCompile(`^(?:在?(?:知识库|帮助文档|文档|手册|runbooks?|the docs|docs|documentation)(?:里|中)?\s*[:：]?\s*)+`).ReplaceAllString(q, "")
+		q = docsPrefixRe.ReplaceAllString(q, "")
 		return strings.TrimSpace(q)
 	}
 	return ""
@@ -677,7 +672,7 @@ func (sl slots) optional(tool string, args map[string]any) {
 
 // ask is the short question for a missing or ambiguous slot.
 func (sl slots) ask(tool, name string, v view, s string) string {
-	cn := strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+	cn := hasHan(s)
 	switch name {
 	case "app":
 		if len(sl.near) == 1 {
