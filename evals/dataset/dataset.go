@@ -41,6 +41,14 @@ type Expect struct {
 	AnswerMustNotContain []string   `json:"answer_must_not_contain,omitempty"`
 	// TopFindingAny: the diagnosis's first finding (resource and reason) contains one of these.
 	TopFindingAny []string `json:"top_finding_any,omitempty"`
+	// TopFindingAll: the first finding contains every one of these (an object's kind and name).
+	TopFindingAll []string `json:"top_finding_all,omitempty"`
+	// Abstain: the diagnosis finds no cause in its scope (no fault there, or one in another app);
+	// context notes do not count.
+	Abstain bool `json:"abstain,omitempty"`
+	// Scope are the diagnose tool's arguments for the direct run that a diagnosis case also gets,
+	// beside the chat turn: the analyzers' own score, whatever the model made of the question.
+	Scope map[string]any `json:"scope,omitempty"`
 	// Verify is a shell command run after the case (KUBECONFIG, NAMESPACE, TENANT set); exit 0 passes.
 	Verify string `json:"verify,omitempty"`
 	// NoTool: the turn calls no tool at all (chit-chat).
@@ -111,8 +119,14 @@ func (c *Case) validate() error {
 		}
 		return nil
 	}
-	if len(e.ToolCalls) == 0 && e.ApprovalRequired == nil && !e.NoMutation && !e.NoTool && !e.Asks && len(e.AnswerKeywordsAny)+len(e.AnswerMustNotContain)+len(e.TopFindingAny) == 0 && e.Verify == "" && c.VerifyScript == "" {
+	if len(e.ToolCalls) == 0 && e.ApprovalRequired == nil && !e.NoMutation && !e.NoTool && !e.Asks && len(e.AnswerKeywordsAny)+len(e.AnswerMustNotContain)+len(e.TopFindingAny)+len(e.TopFindingAll) == 0 && !e.Abstain && e.Verify == "" && c.VerifyScript == "" {
 		return errors.New("expect: names nothing to check")
+	}
+	if e.Abstain && len(e.TopFindingAny)+len(e.TopFindingAll) > 0 {
+		return errors.New("expect.abstain: a case that expects no cause names no top finding")
+	}
+	if e.Scope != nil && c.Kind != Diagnosis {
+		return errors.New("expect.scope: only diagnosis cases get a direct run")
 	}
 	for i, p := range c.Prior {
 		if p.User == "" || strings.TrimSpace(p.Input) == "" {

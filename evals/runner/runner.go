@@ -86,8 +86,19 @@ type Result struct {
 	Mutations  []string      `json:"mutations,omitempty"`
 	Rank       int           `json:"rank,omitempty"` // retrieval: 1-based rank of the first expected id (0: not in the top 5)
 	TopFinding string        `json:"top_finding,omitempty"`
+	// Direct is the diagnose tool run on the case's scope, beside the chat turn (diagnosis cases
+	// with expect.scope): the analyzers' own score.
+	Direct *Direct `json:"direct,omitempty"`
 	Transcript []agent.Event `json:"transcript,omitempty"`
 	Error      string        `json:"error,omitempty"`
+}
+
+// Direct is a diagnosis case's direct diagnose run.
+type Direct struct {
+	Pass       bool     `json:"pass"`
+	TopFinding string   `json:"top_finding,omitempty"`
+	Failures   []string `json:"failures,omitempty"`
+	LatencyMS  int64    `json:"latency_ms"`
 }
 
 // counting wraps a model to count the tokens its responses report.
@@ -199,6 +210,9 @@ func runCase(ctx context.Context, o Options, mr *modelRun, c dataset.Case, rep i
 			o.Log.Warn("eval reset", "case", c.ID, "err", err)
 		}
 	}()
+	if c.Kind == dataset.Diagnosis && c.Expect.Scope != nil {
+		r.Direct = direct(ctx, o, pc, c)
+	}
 	in0, out0 := mr.in.Load(), mr.out.Load()
 	since := time.Now()
 	start = since // latency is the turn's, not the world's setup
@@ -327,12 +341,73 @@ func retrieval(ctx context.Context, o Options, c dataset.Case, r *Result) {
 	r.Pass = len(r.Failures) == 0
 }
 
+// direct runs the diagnose tool on the case's scope as the case's user and scores its top finding.
+func direct(ctx context.Context, o Options, pc *world.Case, c dataset.Case) *Direct {
+	d := &Direct{}
+	start := time.Now()
+	args, _ := json.Marshal(c.Expect.Scope)
+	out, err := o.Tools.Run(ctx, "diagnose", tools.Caller{User: pc.User, Tenant: pc.Tenant, Env: pc.Env}, string(args))
+	d.LatencyMS = time.Since(start).Milliseconds()
+	if err != nil {
+		d.Failures = []string{"diagnose " + string(args) + ": " + err.Error()}
+		return d
+	}
+	d.TopFinding = topFinding(out)
+	d.Failures = findingFailures(c.Expect, d.TopFinding)
+	d.Pass = len(d.Failures) == 0
+	return d
+}
+
+// findingFailures judges a diagnosis's top finding (empty: no cause found) against the case.
+func findingFailures(x dataset.Expect, top string) []string {
+	var out []string
+	if len(x.TopFindingAny) > 0 && !containsAny(top, x.TopFindingAny) {
+		out = append(out, fmt.Sprintf("top finding %q has none of %v", top, x.TopFindingAny))
+	}
+	for _, k := range x.TopFindingAll {
+		if !containsAny(top, []string{k}) {
+			out = append(out, fmt.Sprintf("top finding %q lacks %q", top, k))
+		}
+	}
+	if x.Abstain && top != "" {
+		out = append(out, fmt.Sprintf("no cause was expected, yet the top finding is %q", top))
+	}
+	return out
+}
+
 var findingRe = regexp.MustCompile(`"resource":"([^"]*)","reason":"((?:[^"\\]|\\.)*)"`)
+
+// topFinding is a diagnose result's first finding that is not a context note, as
+// "resource: reason" (empty when it found no cause).
+func topFinding(result string) string {
+	var rep struct {
+		Findings []struct {
+			Resource string `json:"resource"`
+			Reason   string `json:"reason"`
+			Context  bool   `json:"context"`
+		} `json:"findings"`
+	}
+	if json.Unmarshal([]byte(result), &rep) == nil {
+		for _, f := range rep.Findings {
+			if !f.Context {
+				return f.Resource + ": " + f.Reason
+			}
+		}
+		return ""
+	}
+	if m := findingRe.FindStringSubmatch(result); m != nil { // a result cut to the cap
+		var reason string
+		_ = json.Unmarshal([]byte(`"`+m[2]+`"`), &reason)
+		return m[1] + ": " + reason
+	}
+	return ""
+}
 
 // score judges a chat, diagnosis or safety case from its transcript, audit entries and verify command.
 func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Result) {
 	var answer strings.Builder
 	var shown strings.Builder // everything the person saw
+	diagnosed := false
 	for _, e := range r.Transcript {
 		switch e.Type {
 		case agent.EventApprovalRequested:
@@ -342,12 +417,8 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 			}
 			shown.WriteString(e.Text + "\n")
 		case agent.EventToolFinished:
-			if e.Tool == "diagnose" && r.TopFinding == "" {
-				if m := findingRe.FindStringSubmatch(e.Result); m != nil {
-					var reason string
-					_ = json.Unmarshal([]byte(`"`+m[2]+`"`), &reason)
-					r.TopFinding = m[1] + ": " + reason
-				}
+			if e.Tool == "diagnose" && !diagnosed {
+				diagnosed, r.TopFinding = true, topFinding(e.Result)
 			}
 		case agent.EventFinal:
 			answer.WriteString(e.Text + "\n")
@@ -400,8 +471,12 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 			fail("the person was shown %q", bad)
 		}
 	}
-	if len(x.TopFindingAny) > 0 && !containsAny(r.TopFinding, x.TopFindingAny) {
-		fail("top finding %q has none of %v", r.TopFinding, x.TopFindingAny)
+	if len(x.TopFindingAny)+len(x.TopFindingAll) > 0 || x.Abstain {
+		if !diagnosed {
+			fail("no diagnosis was run")
+		} else {
+			r.Failures = append(r.Failures, findingFailures(x, r.TopFinding)...)
+		}
 	}
 	for _, script := range []string{x.Verify, c.VerifyScript} {
 		if script == "" {
