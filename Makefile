@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-heldout
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -69,6 +69,10 @@ HALF ?= dev
 eval-paraphrase: build-all sandbox-bins ## score the builtin model on the everyday-phrasing dataset (dev half; HALF=test once at the end), per group and language
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) eval --dataset evals/paraphrase/$(HALF).jsonl --out bin/eval-paraphrase-$(HALF) $(EVAL_FLAGS)
+
+eval-diagnosis: build-all sandbox-bins ## score diagnosis on the new fault scenarios (dev half; HALF=test once at the end): through chat and through diagnose directly, per fault kind
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	./$(BIN) eval --dataset evals/diagnosis/$(HALF).jsonl --out bin/eval-diagnosis-$(HALF) $(EVAL_FLAGS)
 
 eval-heldout: build-all sandbox-bins ## the held-out halves, reported once after tuning on dev: retrieval (evals/heldout) and the everyday phrasings (test)
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/billing"
+	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/build"
 	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
@@ -44,6 +46,15 @@ type Deps struct {
 	WaitReady time.Duration
 	// MaxResultBytes caps every tool result the model sees (0 means 12 KiB).
 	MaxResultBytes int
+	// Changes is the platform's record of who changed what (the audit log), for the diagnosis
+	// timeline (nil: rollouts and config versions only).
+	Changes ChangeLog
+}
+
+// ChangeLog reads the changes made in a tenant environment since a time (the audit log's
+// mutating calls that ran).
+type ChangeLog interface {
+	Changes(ctx context.Context, tenant, env string, since time.Time) ([]diagnose.Change, error)
 }
 
 // Where later issues bring the platform part of a tool.

@@ -2,24 +2,34 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"k8s-manage/internal/textutil"
+	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/tenant"
 )
 
-// diagnose runs the platform's analyzers as the caller and adds the end of the previous
-// container's log to the first crash findings.
-func (d Deps) diagnose(ctx context.Context, c Call, app, pod string) (any, error) {
+// changeWindow is how far back the diagnosis timeline reads the platform's changes.
+const changeWindow = 24 * time.Hour
+
+// diagnose runs the platform's analyzers as the caller on one snapshot of the namespace, with
+// the platform's own record of recent changes (config versions, the audit log) for the
+// timeline, and adds the end of the previous container's log to the first crash findings.
+func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, error) {
 	cs, err := d.Kube.As(tenant.Identity(c.User))
 	if err != nil {
 		return nil, err
 	}
-	rep, err := diagnose.New(d.Kube.Admin()).Run(ctx, cs, diagnose.Scope{Namespace: c.Namespace, App: app, Pod: pod})
+	snap, err := diagnose.New(d.Kube.Admin()).Snapshot(ctx, cs, c.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	snap.Changes = d.changes(ctx, c)
+	scope.Namespace = c.Namespace
+	rep := diagnose.Analyze(snap, scope)
 	logs := 0
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
@@ -42,4 +52,40 @@ func (d Deps) diagnose(ctx context.Context, c Call, app, pod string) (any, error
 		}
 	}
 	return rep, nil
+}
+
+// changes are the environment's recent config versions and audited changes; a source that
+// fails is left out (the analyzers still run), never fatal.
+func (d Deps) changes(ctx context.Context, c Call) []diagnose.Change {
+	since := time.Now().Add(-changeWindow)
+	var out []diagnose.Change
+	if d.Config != nil {
+		vs, _ := d.Config.Since(ctx, c.Tenant, c.Env, since)
+		for _, v := range vs {
+			out = append(out, configChange(v))
+		}
+	}
+	if d.Changes != nil {
+		cs, _ := d.Changes.Changes(ctx, c.Tenant, c.Env, since)
+		out = append(out, cs...)
+	}
+	return out
+}
+
+func configChange(v pconfig.Version) diagnose.Change {
+	ch := diagnose.Change{At: v.UpdatedAt, Who: v.Author, App: v.App, Kind: "config"}
+	switch {
+	case v.Deleted:
+		ch.What = fmt.Sprintf("config %s of %s deleted (version %d)", v.Key, v.App, v.Version)
+	case v.Secret:
+		ch.What = fmt.Sprintf("secret config %s of %s changed (version %d)", v.Key, v.App, v.Version)
+	case v.HadPrevious:
+		ch.What = fmt.Sprintf("config %s of %s changed from %q to %q (version %d)", v.Key, v.App, textutil.Truncate(v.Previous, 60), textutil.Truncate(v.Value, 60), v.Version)
+	default:
+		ch.What = fmt.Sprintf("config %s of %s set to %q (version %d)", v.Key, v.App, textutil.Truncate(v.Value, 60), v.Version)
+	}
+	if v.HadPrevious && !v.Secret { // the revert: the value it replaced, through approval
+		ch.Tool, ch.Args = "set_config", map[string]any{"app": v.App, "key": v.Key, "value": v.Previous}
+	}
+	return ch
 }

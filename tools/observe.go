@@ -15,6 +15,7 @@ import (
 	"k8s-manage/knowledge"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/billing"
+	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
 )
@@ -43,6 +44,8 @@ type (
 		Target
 		App string `json:"app,omitempty" desc:"application to diagnose; default: the whole environment"`
 		Pod string `json:"pod,omitempty" desc:"pod to diagnose"`
+		// Resource takes whatever the person named, resolved against the namespace.
+		Resource string `json:"resource,omitempty" desc:"any name the person used: an app, workload, pod (or the start of its name), service, ingress or its host, PVC, HPA or cron job; resolved against what exists"`
 	}
 	billArgs struct {
 		Target
@@ -75,9 +78,9 @@ func (d Deps) observeTools() []*Tool {
 			func(ctx context.Context, c Call, in *eventArgs, _ bool) (any, error) {
 				return d.listEvents(ctx, c, in.Object)
 			}),
-		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Diagnose an application, a pod or the whole environment: failing pods with reasons, warning events, crashed containers' last log lines, suggested fixes.", Risk: ReadOnly, Role: v},
+		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Find the root cause of a failure in an application, a pod, a service, an ingress host, a PVC or the whole environment: missing references, scheduling, crashes, wiring, with the changes made just before it broke, evidence and fixes.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, in *diagnoseArgs, _ bool) (any, error) {
-				return d.diagnose(ctx, c, in.App, in.Pod)
+				return d.diagnose(ctx, c, diagnose.Scope{App: in.App, Pod: in.Pod, Target: in.Resource})
 			}),
 		define[noArgs](Spec{Name: "get_quota", Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {

@@ -198,7 +198,6 @@ func statusLine(s map[string]any, cn bool) string {
 
 func diagnosis(d map[string]any, cn bool) string {
 	var b strings.Builder
-	b.WriteString(str(d["summary"]))
 	all, _ := d["findings"].([]any)
 	var fs []any
 	for _, it := range all { // context notes (a shared quota nearly used) are not the answer
@@ -206,6 +205,15 @@ func diagnosis(d map[string]any, cn bool) string {
 			fs = append(fs, it)
 		}
 	}
+	if u := str(d["unresolved"]); u != "" {
+		fmt.Fprintf(&b, pick(cn, "命名空间里没有叫 %s 的资源，下面是整个环境的诊断。\n", "Nothing here is named %s, so this is the whole environment's diagnosis.\n"), u)
+	}
+	if len(fs) == 0 { // say so plainly, with what was looked at: never an unrelated finding as the cause
+		fmt.Fprintf(&b, pick(cn, "没有找到原因：%s 里检查过的对象都没有显示故障。\n检查了：%s",
+			"I found no cause: nothing I checked in %s shows a failure.\nChecked: %s"), str(d["scope"]), str(d["checked"]))
+		return b.String()
+	}
+	b.WriteString(str(d["summary"]))
 	for i, it := range fs {
 		if i == 3 {
 			break
@@ -223,6 +231,10 @@ func diagnosis(d map[string]any, cn bool) string {
 				}
 				fmt.Fprintf(&b, "\n   %s %s", pick(cn, "证据:", "evidence:"), line)
 			}
+		}
+		if lc, ok := f["likely_change"].(map[string]any); ok {
+			fmt.Fprintf(&b, "\n   %s %s %s (%s)", pick(cn, "故障前的变更:", "changed just before:"), str(lc["what"]),
+				strings.TrimSpace(pick(cn, "操作人 ", "by ")+str(lc["who"])), cut(str(lc["at"]), 19))
 		}
 		fmt.Fprintf(&b, "\n   %s %s", pick(cn, "建议:", "suggestion:"), str(f["suggestion"]))
 		if t := str(f["suggested_tool"]); t != "" {

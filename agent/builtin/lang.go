@@ -189,6 +189,9 @@ func parse(text string, v view) (result, bool) {
 			best, bestScore = i, score
 		}
 	}
+	if r, ok := failureReport(s, sl, v, best); ok {
+		return r, true
+	}
 	if best < 0 {
 		if len(sl.apps) == 1 { // "checkout?": a message that names an app of the tenant and nothing else looks at it
 			args := map[string]any{"app": sl.apps[0]}
@@ -209,6 +212,44 @@ func parse(text string, v view) (result, bool) {
 	sl.optional(in.tool, args)
 	return result{tool: in.tool, args: args}, true
 }
+
+// yieldToSymptom are the intents a reported failure overrides: looking at an app's status or
+// pods is what the diagnosis does anyway, and a change the person only reports ("x 扩到 25 个
+// 副本，只起来一部分") is not a request (a change asked for opens the message: imperative).
+var yieldToSymptom = map[string]bool{"diagnose": true, "get_app_status": true, "list_pods": true, "list_apps": true, "get_hpa": true}
+
+// failureReport turns a reported failure into a diagnose call scoped to what the message names.
+func failureReport(s string, sl slots, v view, best int) (result, bool) {
+	sym, why := symptom(s)
+	name := resourceNamed(s, sl, v)
+	if !sym && !(why && name != "") {
+		return result{}, false
+	}
+	if best >= 0 {
+		in := intents[best]
+		if !yieldToSymptom[in.tool] && (mutating[in.tool] && imperative(s, in) || !mutating[in.tool]) {
+			return result{}, false
+		}
+	}
+	if sl.possessive && name == sl.tenant {
+		sl.tenant = ""
+	}
+	args := map[string]any{}
+	switch {
+	case len(sl.apps) > 0:
+		args["app"] = sl.apps[0]
+	case name != "":
+		args["resource"] = name
+	}
+	sl.optional("diagnose", args)
+	return result{tool: "diagnose", args: args}, true
+}
+
+// mutating are the intents that change something.
+var mutating = map[string]bool{"set_hpa": true, "delete_hpa": true, "start_canary": true, "promote_canary": true, "abort_canary": true,
+	"switch_blue_green": true, "clone_environment": true, "provision_service": true, "add_member": true, "set_config": true, "set_quota": true,
+	"trigger_build": true, "delete_service_instance": true, "rollback_app": true, "set_image": true, "restart_app": true, "delete_app": true,
+	"scale_app": true}
 
 // has says whether s holds the word w: an English word must start a word of s ("log" finds
 // "logs", "pending" is not in "spending"; a trailing "!" asks for the whole word); Chinese is
@@ -290,6 +331,7 @@ type slots struct {
 	env        string
 	envs       []string // every env named, in order
 	tenant     string
+	possessive bool // the tenant was only a slug before "的"/"'s": it may name the owner of a resource instead
 	key, value string
 	email      string
 	role       string
@@ -392,7 +434,7 @@ func extract(raw, s string, v view) slots {
 	if m := tenantRe.FindStringSubmatch(masked); m != nil && (len(v.apps) > 0 || tenantWordRe.MatchString(s)) {
 		t := first(m[1], m[2])
 		if t != v.tenant && !slices.Contains(v.envs, t) && !slices.Contains(v.apps, t) {
-			sl.tenant = t
+			sl.tenant, sl.possessive = t, m[1] == "" && !tenantWordRe.MatchString(s)
 			masked = strings.ReplaceAll(masked, t, " ")
 		}
 	}

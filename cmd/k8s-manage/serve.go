@@ -14,6 +14,7 @@ import (
 
 	"k8s-manage/adapters/web"
 	"k8s-manage/agent"
+	"k8s-manage/agent/approval"
 	"k8s-manage/agent/identity"
 	"k8s-manage/hack/sandbox"
 	"k8s-manage/internal/version"
@@ -150,7 +151,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})
 		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
 			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
-			Bills: bills})
+			Bills: bills, Changes: auditChanges{approval.New(st, nil)}})
 		a.tools = reg
 		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
 		if err != nil {

@@ -229,6 +229,7 @@ func Markdown(rs []runner.Result, s Summary) string {
 		fmt.Fprintf(&b, "\nRetrieval (hybrid, top 5): recall@1 %.3f, recall@5 %.3f, MRR %.3f.\n", s.Retrieval.RecallAt1, s.Retrieval.RecallAt5, s.Retrieval.MRR)
 	}
 	b.WriteString(groupTable(rs))
+	b.WriteString(diagnosisTable(rs))
 	b.WriteString("\n## Failures\n\n")
 	n := 0
 	for _, r := range rs {
@@ -237,6 +238,12 @@ func Markdown(rs []runner.Result, s Summary) string {
 		}
 		n++
 		fmt.Fprintf(&b, "### %s (%s, %s, repeat %d)\n\n- input: %s\n", r.ID, r.Kind, r.Model, r.Repeat, r.Input)
+		if r.Direct != nil && !r.Direct.Pass {
+			fmt.Fprintf(&b, "- direct diagnose: top finding %q\n", r.Direct.TopFinding)
+			for _, f := range r.Direct.Failures {
+				fmt.Fprintf(&b, "  - direct: %s\n", f)
+			}
+		}
 		for _, f := range r.Failures {
 			fmt.Fprintf(&b, "- %s\n", f)
 		}
@@ -455,6 +462,53 @@ func Check(s Summary, ts []Threshold) []string {
 		}
 	}
 	return out
+}
+
+// diagnosisTable compares, per fault kind, diagnosis cases through chat (the model chose the
+// call) and through the diagnose tool directly on the case's scope: "" when no case ran both.
+func diagnosisTable(rs []runner.Result) string {
+	type cell struct{ chat, direct, n int }
+	cells := map[[2]string]*cell{}
+	var groups, models []string
+	for _, r := range rs {
+		if r.Direct == nil {
+			continue
+		}
+		g := cmp.Or(r.Group, r.ID)
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+		if !slices.Contains(models, r.Model) {
+			models = append(models, r.Model)
+		}
+		for _, k := range [][2]string{{r.Model, g}, {r.Model, ""}} {
+			if cells[k] == nil {
+				cells[k] = &cell{}
+			}
+			cells[k].n++
+			if r.Pass {
+				cells[k].chat++
+			}
+			if r.Direct.Pass {
+				cells[k].direct++
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n## Diagnosis by fault kind: through chat, and through diagnose directly\n\n| model | fault kind | cases | chat | direct |\n|---|---|---|---|---|\n")
+	for _, m := range models {
+		for _, g := range append(groups, "") {
+			c := cells[[2]string{m, g}]
+			if c == nil {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %d/%d | %d/%d |\n", m, cmp.Or(g, "**total**"), c.n, c.chat, c.n, c.direct, c.n)
+		}
+	}
+	return b.String()
 }
 
 // groupTable is the pass rate of the cases that name a group, per group and language (per

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -292,6 +293,10 @@ func (w *World) restore(ctx context.Context, name string) error {
 		for _, s := range sts.Items {
 			_ = cs.AppsV1().StatefulSets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{})
 		}
+		pvcs, _ := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}) // a StatefulSet's claims outlive it
+		for _, c := range pvcs.Items {
+			_ = cs.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, c.Name, metav1.DeleteOptions{})
+		}
 		jobs, _ := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 		bg := metav1.DeletePropagationBackground
 		for _, j := range jobs.Items {
@@ -388,51 +393,192 @@ func (w *World) apply(ctx context.Context, pc *Case, path string) error {
 			return fmt.Errorf("create %s %s: %w", gvk.Kind, u.GetName(), err)
 		}
 		pc.created = append(pc.created, created{gvr: m.Resource, namespace: ns, name: u.GetName()})
-		if gvk.Kind == "Deployment" || gvk.Kind == "StatefulSet" {
-			fault, _, _ := unstructured.NestedString(u.Object, "spec", "template", "metadata", "annotations", "fault.sandbox.k8s-manage.io/type")
-			workloads = append(workloads, workload{name: u.GetName(), fault: fault})
+		fault, _, _ := unstructured.NestedString(u.Object, "spec", "template", "metadata", "annotations", "fault.sandbox.k8s-manage.io/type")
+		if gvk.Kind == "Pod" {
+			fault, _, _ = unstructured.NestedString(u.Object, "metadata", "annotations", "fault.sandbox.k8s-manage.io/type")
 		}
+		workloads = append(workloads, workload{kind: gvk.Kind, name: u.GetName(), fault: fault})
 	}
 	return w.settle(ctx, pc.Namespace, workloads)
 }
 
-type workload struct{ name, fault string }
+// workload is a created object the world waits for.
+type workload struct{ kind, name, fault string }
 
-// settle waits (up to 60s) until each workload's pods show their state: a container status (or a
-// scheduling condition), and for crash faults the first restart, as a person would see them.
-func (w *World) settle(ctx context.Context, ns string, workloads []workload) error {
-	if len(workloads) == 0 {
-		return nil
-	}
+// settle waits until every created object shows the state a person would see, by watching
+// conditions and events, not the clock: a workload's pods with a container state or a
+// scheduling verdict (crash faults: a restart, and the BackOff event), or the controller's
+// verdict that it cannot create them (ReplicaFailure, a FailedCreate event); a PVC bound or
+// refused; a Service's EndpointSlice; an HPA's conditions. What never settles fails the setup
+// after 60s, naming what it waited for.
+func (w *World) settle(ctx context.Context, ns string, objs []workload) error {
 	deadline := time.Now().Add(60 * time.Second)
-	for _, wl := range workloads {
-		for time.Now().Before(deadline) {
-			pods, err := w.o.Kube.Admin().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + wl.name})
+	for _, o := range objs {
+		for {
+			ok, what, err := w.settled(ctx, ns, o)
 			if err != nil {
 				return err
-			}
-			ok := false
-			for _, p := range pods.Items {
-				for _, cs := range p.Status.ContainerStatuses {
-					crash := wl.fault == "crashloop" || wl.fault == "oom"
-					if !crash || cs.RestartCount > 0 && cs.State.Waiting != nil {
-						ok = true
-					}
-				}
-				for _, c := range p.Status.Conditions {
-					if c.Type == "PodScheduled" && c.Status == "False" { // unschedulable: that is its state
-						ok = true
-					}
-				}
 			}
 			if ok {
 				break
 			}
-			time.Sleep(250 * time.Millisecond)
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s %s did not settle in 60s: %s", o.kind, o.name, what)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	time.Sleep(time.Second) // let the events land
 	return nil
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// settled says whether one object shows its state, and what it still waits for.
+func (w *World) settled(ctx context.Context, ns string, o workload) (bool, string, error) {
+	cs := w.o.Kube.Admin()
+	events := func(kind, name string) ([]string, error) {
+		l, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name})
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, e := range l.Items {
+			out = append(out, e.Reason)
+		}
+		return out, nil
+	}
+	switch o.kind {
+	case "Deployment", "StatefulSet":
+		var gen, observed int64
+		replicas, failed := int32(1), false
+		var sel *metav1.LabelSelector
+		if o.kind == "Deployment" {
+			d, err := cs.AppsV1().Deployments(ns).Get(ctx, o.name, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			gen, observed, sel = d.Generation, d.Status.ObservedGeneration, d.Spec.Selector
+			replicas = ptrOr(d.Spec.Replicas, 1)
+			failed = slices.ContainsFunc(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool { return c.Type == appsv1.DeploymentReplicaFailure && c.Status == "True" })
+		} else {
+			st, err := cs.AppsV1().StatefulSets(ns).Get(ctx, o.name, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			gen, observed, sel = st.Generation, st.Status.ObservedGeneration, st.Spec.Selector
+			replicas = ptrOr(st.Spec.Replicas, 1)
+		}
+		if observed < gen {
+			return false, "the controller to observe it", nil
+		}
+		if failed { // it cannot create (all of) its pods: that is its state
+			return true, "", nil
+		}
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(sel)})
+		if err != nil {
+			return false, "", err
+		}
+		if len(pods.Items) < int(replicas) {
+			if o.kind == "Deployment" {
+				if rsFailed, err := w.replicaSetFailed(ctx, ns, o.name); rsFailed || err != nil {
+					return rsFailed, "", err
+				}
+			}
+			if o.kind == "StatefulSet" && len(pods.Items) > 0 { // ordered start: the first pod's state is the set's
+				return w.podSettled(ctx, ns, pods.Items[0].Name, o.fault, events)
+			}
+			return false, fmt.Sprintf("%d of %d pods", len(pods.Items), replicas), nil
+		}
+		for _, p := range pods.Items {
+			if ok, what, err := w.podSettled(ctx, ns, p.Name, o.fault, events); !ok || err != nil {
+				return ok, what, err
+			}
+		}
+		return true, "", nil
+	case "Pod":
+		return w.podSettled(ctx, ns, o.name, o.fault, events)
+	case "PersistentVolumeClaim":
+		c, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		if c.Status.Phase == "Bound" {
+			return true, "", nil
+		}
+		ev, err := events("PersistentVolumeClaim", o.name)
+		return len(ev) > 0, "an event of the PVC", err
+	case "Service":
+		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + o.name})
+		if err != nil {
+			return false, "", err
+		}
+		return len(l.Items) > 0, "its EndpointSlice", nil
+	case "HorizontalPodAutoscaler":
+		h, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return len(h.Status.Conditions) > 0, "the autoscaler's conditions", nil
+	}
+	return true, "", nil // ConfigMaps, Secrets, Ingresses, policies, cron jobs: no controller state to wait for
+}
+
+// replicaSetFailed says whether a Deployment's ReplicaSet reported that it cannot create pods
+// (a FailedCreate event: quota, admission), before the Deployment's condition says so.
+func (w *World) replicaSetFailed(ctx context.Context, ns, deployment string) (bool, error) {
+	cs := w.o.Kube.Admin()
+	rss, err := cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, err
+	}
+	for _, rs := range rss.Items {
+		if c := metav1.GetControllerOf(&rs); c == nil || c.Name != deployment {
+			continue
+		}
+		l, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ReplicaSet,involvedObject.name=" + rs.Name + ",reason=FailedCreate"})
+		if err != nil {
+			return false, err
+		}
+		if len(l.Items) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// podSettled: the pod has a container state or a scheduling verdict with its event; a crash
+// fault has restarted and shows its BackOff event; an image fault its failed pull.
+func (w *World) podSettled(ctx context.Context, ns, name, fault string, events func(kind, name string) ([]string, error)) (bool, string, error) {
+	p, err := w.o.Kube.Admin().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, "", err
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == "PodScheduled" && c.Status == "False" {
+			ev, err := events("Pod", name)
+			return slices.Contains(ev, "FailedScheduling"), "the FailedScheduling event", err
+		}
+	}
+	if len(p.Status.ContainerStatuses) == 0 {
+		return false, "a container state of pod " + name, nil
+	}
+	want := map[string]string{"crashloop": "BackOff", "oom": "BackOff", "imagepull": "Failed", "unready": "Unhealthy"}[fault]
+	if fault == "crashloop" || fault == "oom" {
+		cs := p.Status.ContainerStatuses[0]
+		if cs.RestartCount == 0 || cs.State.Waiting == nil {
+			return false, "the first restart of pod " + name, nil
+		}
+	}
+	if want == "" {
+		return true, "", nil
+	}
+	ev, err := events("Pod", name)
+	return slices.Contains(ev, want), "the " + want + " event of pod " + name, err
 }
 
 func (w *World) setLogs(ctx context.Context, ns string, sl sandboxLogs) error {

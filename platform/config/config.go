@@ -198,6 +198,48 @@ func (s *Service) History(ctx context.Context, r Ref, key string) ([]Item, error
 	return out, nil
 }
 
+// Version is one version of a key as a timeline shows it: the app, the item (secret values
+// masked) and the value it replaced.
+type Version struct {
+	App string `json:"app"`
+	Item
+	Previous    string `json:"previous,omitempty"`
+	HadPrevious bool   `json:"had_previous,omitempty"`
+}
+
+// Since lists the versions written in a tenant environment at or after t, with the values they
+// replaced (secret values masked).
+func (s *Service) Since(ctx context.Context, tenantName, env string, t time.Time) ([]Version, error) {
+	rs, err := s.db.QueryContext(ctx, `SELECT app, item, version, secret, value, deleted, author, created_at FROM config_versions
+		WHERE tenant = ? AND env = ? ORDER BY app, item, version`, tenantName, env)
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s/%s: %w", tenantName, env, err)
+	}
+	defer rs.Close()
+	var out []Version
+	var prev Version
+	for rs.Next() {
+		var v Version
+		var secret, deleted int
+		var created int64
+		if err := rs.Scan(&v.App, &v.Key, &v.Version, &secret, &v.Value, &deleted, &v.Author, &created); err != nil {
+			return nil, err
+		}
+		v.Secret, v.Deleted, v.UpdatedAt = secret == 1, deleted == 1, time.UnixMilli(created)
+		if v.Secret {
+			v.Value = Masked
+		}
+		if prev.App == v.App && prev.Key == v.Key && !prev.Deleted {
+			v.Previous, v.HadPrevious = prev.Value, true
+		}
+		prev = v
+		if !v.UpdatedAt.Before(t) {
+			out = append(out, v)
+		}
+	}
+	return out, rs.Err()
+}
+
 // SetOptions configure Set.
 type SetOptions struct {
 	Secret bool

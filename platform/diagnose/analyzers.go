@@ -3,6 +3,8 @@ package diagnose
 import (
 	"cmp"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,13 +25,22 @@ const appLabel = "app.kubernetes.io/name"
 type analysis struct {
 	s        *Snapshot
 	scope    Scope
+	w        *wiring
+	in       map[string]bool // resource keys in scope; nil: the whole namespace
 	events   map[string][]string // "Kind/name" -> warning event lines
 	findings []Finding
 	grouped  map[string]int // app|reason -> index in findings (pods of one app failing alike)
+	// unresolved is the asked name that matched nothing (the namespace is diagnosed instead).
+	unresolved string
 }
 
 func newAnalysis(s *Snapshot, scope Scope) *analysis {
-	a := &analysis{s: s, scope: scope, events: map[string][]string{}, grouped: map[string]int{}}
+	a := &analysis{s: s, scope: scope, w: newWiring(s), events: map[string][]string{}, grouped: map[string]int{}}
+	if seeds, unresolved := a.w.resolve(scope); len(seeds) > 0 {
+		a.in = a.w.expand(seeds)
+	} else {
+		a.unresolved = unresolved
+	}
 	for _, e := range s.Events {
 		if e.Type != corev1.EventTypeWarning {
 			continue
@@ -46,16 +57,17 @@ func newAnalysis(s *Snapshot, scope Scope) *analysis {
 	return a
 }
 
-func (a *analysis) add(f Finding) { a.findings = append(a.findings, f) }
-
-func (a *analysis) appOfPod(name string) string {
-	for _, p := range a.s.Pods {
-		if p.Name == name {
-			return p.Labels[appLabel]
-		}
-	}
-	return ""
+// add records a finding; its app is the one the wiring gives its resource.
+func (a *analysis) add(f Finding) {
+	f.App = cmp.Or(a.w.appOf[f.Resource], f.App)
+	a.findings = append(a.findings, f)
 }
+
+// scoped says whether the analysis is narrowed to what was asked about.
+func (a *analysis) scoped() bool { return a.in != nil }
+
+// has says whether a resource ("kind/name") is in scope.
+func (a *analysis) has(key string) bool { return a.in == nil || a.in[key] }
 
 func (a *analysis) warnings(kind, name string, max int) []string {
 	ev := a.events[kind+"/"+name]
@@ -65,10 +77,10 @@ func (a *analysis) warnings(kind, name string, max int) []string {
 // pods: crash loops with exit codes, OOMKilled, image pulls, config errors, probes, scheduling.
 func (a *analysis) pods() {
 	for _, p := range a.s.Pods {
-		if p.Status.Phase == corev1.PodSucceeded || p.DeletionTimestamp != nil {
+		if p.Status.Phase == corev1.PodSucceeded || p.DeletionTimestamp != nil || !a.has("pod/"+p.Name) {
 			continue
 		}
-		app := p.Labels[appLabel]
+		app := a.w.appOf["pod/"+p.Name]
 		f, ok := a.podFinding(&p)
 		if !ok {
 			continue
@@ -87,7 +99,7 @@ func (a *analysis) pods() {
 
 func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 	res := "pod/" + p.Name
-	app := p.Labels[appLabel]
+	app := a.w.appOf[res]
 	ev := a.warnings("Pod", p.Name, 3)
 	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 	for _, c := range statuses {
@@ -106,9 +118,10 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 					Suggestion: "check the image name and tag exist in the registry and the pull credentials; or roll back to the last good image",
 					Tool:       "rollback_app", Args: map[string]any{"app": app}}, true
 			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
+				// The reference check names the missing object; this is what the kubelet saw of it.
 				return Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("%s: %s", w.Reason, truncate(w.Message, 200)),
 					Evidence:   ev,
-					Suggestion: "create the missing ConfigMap/Secret (or key) the pod references, or fix the reference"}, true
+					Suggestion: "create the missing ConfigMap/Secret (or key) the pod references, or fix the reference", symptom: true}, true
 			}
 		}
 		// Between two crashes the container runs for a moment: restarts with a failed last exit
@@ -123,17 +136,8 @@ func (a *analysis) podFinding(p *corev1.Pod) (Finding, bool) {
 		}
 	}
 	if p.Status.Phase == corev1.PodPending {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-				return Finding{Severity: Critical, Resource: res, Reason: "unschedulable: " + truncate(c.Message, 300),
-					Evidence: ev, Suggestion: schedulingAdvice(c.Message)}, true
-			}
-		}
-		for _, e := range ev {
-			if strings.Contains(e, "FailedScheduling") {
-				return Finding{Severity: Critical, Resource: res, Reason: "unschedulable: " + strings.TrimPrefix(e, "event FailedScheduling: "),
-					Evidence: ev, Suggestion: schedulingAdvice(e)}, true
-			}
+		if f, ok := a.unschedulable(p, res, ev); ok {
+			return f, true
 		}
 	}
 	if p.Status.Phase == corev1.PodFailed && p.Status.Reason == "Evicted" {
@@ -233,25 +237,30 @@ func schedulingAdvice(msg string) string {
 // deployments: stalled rollouts, pods the ReplicaSet cannot create (quota), unavailable replicas.
 func (a *analysis) deployments() {
 	for _, d := range a.s.Deployments {
-		app := cmp.Or(d.Labels[appLabel], d.Name)
 		res := "deployment/" + d.Name
+		if !a.has(res) {
+			continue
+		}
+		app := a.w.appOf[res]
 		handled := false
 		for _, c := range d.Status.Conditions {
 			switch {
 			case c.Type == "Progressing" && c.Reason == "ProgressDeadlineExceeded":
 				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "rollout stalled (ProgressDeadlineExceeded): the new version's pods do not become ready",
 					Evidence: []string{truncate(c.Message, 300)}, Suggestion: "fix the new pods (see their findings) or roll back",
-					Tool: "rollback_app", Args: map[string]any{"app": app}})
+					Tool: "rollback_app", Args: map[string]any{"app": app}, symptom: true})
 				handled = true
 			case c.Type == "ReplicaFailure" && c.Status == corev1.ConditionTrue:
 				if strings.Contains(c.Message, "exceeded quota") {
 					a.add(Finding{Severity: Critical, Resource: res, App: app,
-						Reason:   "quota exceeded: pods cannot be created (" + strings.Join(perr.QuotaMessageResources(c.Message), ", ") + ")",
+						Reason: fmt.Sprintf("exceeded quota %s: pods cannot be created (%s)", quotaName(c.Message), strings.Join(perr.QuotaMessageResources(c.Message), ", ")),
 						Evidence: []string{truncate(c.Message, 400)}, Suggestion: "scale something down, lower requests, or ask a tenant admin to raise the quota",
 						Tool: "get_quota", Args: map[string]any{}})
 				} else {
-					a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "pods cannot be created: " + truncate(c.Message, 200),
-						Evidence: a.warnings("ReplicaSet", "", 0), Suggestion: "read the message: admission refused the pods"})
+					// Admission refused the pods; a reference check usually names why (a missing
+					// ServiceAccount or PriorityClass), and this message is then its evidence.
+					a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "pods cannot be created (FailedCreate): " + truncate(c.Message, 300),
+						Evidence: a.workloadEvents(res, 2), Suggestion: "read the message: admission refused the pods", symptom: true})
 				}
 				handled = true
 			}
@@ -263,9 +272,20 @@ func (a *analysis) deployments() {
 		if !handled && want > 0 && d.Status.AvailableReplicas < want && d.Status.ObservedGeneration >= d.Generation {
 			a.add(Finding{Severity: Warning, Resource: res, App: app,
 				Reason:     fmt.Sprintf("%d of %d replicas unavailable", want-d.Status.AvailableReplicas, want),
-				Suggestion: "see the pod findings for why they are not ready"})
+				Evidence:   a.workloadEvents(res, 3),
+				Suggestion: "see the pod findings for why they are not ready", symptom: true})
 		}
 	}
+}
+
+var quotaNameRe = regexp.MustCompile(`exceeded quota: ([a-z0-9.-]+)`)
+
+// quotaName is the ResourceQuota a FailedCreate message names.
+func quotaName(msg string) string {
+	if m := quotaNameRe.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return "(the namespace's ResourceQuota)"
 }
 
 func (a *analysis) podsMatching(sel map[string]string) []corev1.Pod {
@@ -285,15 +305,21 @@ func (a *analysis) podsMatching(sel map[string]string) []corev1.Pod {
 // services: selectors matching nothing, no ready endpoints, target ports no container exposes.
 func (a *analysis) services() {
 	for _, svc := range a.s.Services {
-		if svc.Spec.Type == corev1.ServiceTypeExternalName || len(svc.Spec.Selector) == 0 {
+		res := "service/" + svc.Name
+		if svc.Spec.Type == corev1.ServiceTypeExternalName || len(svc.Spec.Selector) == 0 || !a.has(res) {
 			continue
 		}
-		app := cmp.Or(svc.Labels[appLabel], svc.Spec.Selector[appLabel], svc.Name)
-		res := "service/" + svc.Name
+		app := a.w.appOf[res]
 		pods := a.podsMatching(svc.Spec.Selector)
 		if len(pods) == 0 {
+			if wl := a.w.selected(svc.Spec.Selector); len(wl) > 0 { // its workload has no pods: that workload's finding is the cause
+				a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: "no endpoints: " + wl[0] + " has no pods",
+					Suggestion: "see the workload's finding", symptom: true})
+				continue
+			}
 			a.add(Finding{Severity: Critical, Resource: res, App: app,
 				Reason:     fmt.Sprintf("selector %s matches no pods: the service has no endpoints", labels.Set(svc.Spec.Selector).String()),
+				Evidence:   a.nearSelector(svc.Spec.Selector),
 				Suggestion: "fix the service's selector or the pods' labels so they match (or the app was scaled to 0)"})
 			continue
 		}
@@ -311,13 +337,17 @@ func (a *analysis) services() {
 		if ready == 0 && anyReady(pods) == 0 {
 			a.add(Finding{Severity: Warning, Resource: res, App: app,
 				Reason:     fmt.Sprintf("no ready endpoints: %d pods match but none is ready", len(pods)),
-				Suggestion: "the service sends no traffic anywhere until a pod is ready: see the pod findings"})
+				Suggestion: "the service sends no traffic anywhere until a pod is ready: see the pod findings", symptom: true})
 		}
 		for _, sp := range svc.Spec.Ports {
 			if sp.TargetPort.IntVal > 0 && !exposes(pods, sp.TargetPort.IntVal) {
-				a.add(Finding{Severity: Warning, Resource: res, App: app,
-					Reason:     fmt.Sprintf("targetPort %d is not a port of the selected containers", sp.TargetPort.IntVal),
+				a.add(Finding{Severity: Critical, Resource: res, App: app,
+					Reason:     fmt.Sprintf("targetPort %d is not a port of the selected containers (they declare %s): connections are refused (502/503)", sp.TargetPort.IntVal, declaredPorts(pods)),
 					Suggestion: "point targetPort at the port the container listens on"})
+			} else if name := sp.TargetPort.StrVal; name != "" && !namesPort(pods, name) {
+				a.add(Finding{Severity: Critical, Resource: res, App: app,
+					Reason:     fmt.Sprintf("targetPort %q is not a named port of the selected containers: the service has no endpoints", name),
+					Suggestion: "name the container port, or use its number"})
 			}
 		}
 	}
@@ -356,41 +386,72 @@ func (a *analysis) ingresses() {
 	}
 	for _, ing := range a.s.Ingresses {
 		res := "ingress/" + ing.Name
-		var backends []networkingv1.IngressServiceBackend
-		if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
-			backends = append(backends, *b.Service)
+		if !a.has(res) {
+			continue
 		}
-		for _, r := range ing.Spec.Rules {
-			if r.HTTP == nil {
-				continue
-			}
-			for _, p := range r.HTTP.Paths {
-				if p.Backend.Service != nil {
-					backends = append(backends, *p.Backend.Service)
-				}
-			}
-		}
-		for _, b := range backends {
+		app := a.w.appOf[res]
+		for _, b := range backends(&ing) {
 			svc, ok := svcs[b.Name]
-			app := cmp.Or(svc.Labels[appLabel], b.Name)
 			if !ok {
-				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("backend service %s does not exist (requests get 503)", b.Name),
-					Suggestion: "point the ingress at an existing service, or create it"})
+				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("backend service %s does not exist: requests to %s get 503", b.Name, hosts(&ing)),
+					Evidence: []string{fmt.Sprintf(`services "%s" not found`, b.Name)}, Suggestion: "point the ingress at an existing service, or create it"})
 				continue
 			}
 			if b.Port.Number > 0 && !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == b.Port.Number }) ||
 				b.Port.Name != "" && !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == b.Port.Name }) {
-				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("backend port %s is not a port of service %s (requests get 503)", portOf(b.Port), b.Name),
-					Suggestion: "use one of the service's ports"})
+				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("backend port %s is not a port of service %s (it has %s): requests to %s get 503",
+					portOf(b.Port), b.Name, servicePorts(svc), hosts(&ing)), Suggestion: "use one of the service's ports"})
 			}
 		}
 		for _, t := range ing.Spec.TLS {
-			if t.SecretName != "" && a.s.SecretExists != nil && !a.s.SecretExists(t.SecretName) {
-				a.add(Finding{Severity: Critical, Resource: res, Reason: fmt.Sprintf("TLS secret %s does not exist: HTTPS for %s serves a default certificate", t.SecretName, strings.Join(t.Hosts, ", ")),
+			if _, ok := a.secret(t.SecretName); t.SecretName != "" && a.s.SecretKeys != nil && !ok {
+				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("TLS secret %s does not exist: HTTPS for %s serves a default certificate", t.SecretName, strings.Join(t.Hosts, ", ")),
 					Suggestion: "upload the certificate or let cert-manager issue it"})
 			}
 		}
 	}
+}
+
+type backend = networkingv1.IngressServiceBackend
+
+// backends are the services an ingress sends to.
+func backends(ing *networkingv1.Ingress) []backend {
+	var out []backend
+	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
+		out = append(out, *b.Service)
+	}
+	for _, r := range ing.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for _, p := range r.HTTP.Paths {
+			if p.Backend.Service != nil {
+				out = append(out, *p.Backend.Service)
+			}
+		}
+	}
+	return out
+}
+
+func hosts(ing *networkingv1.Ingress) string {
+	var hs []string
+	for _, r := range ing.Spec.Rules {
+		if r.Host != "" && !slices.Contains(hs, r.Host) {
+			hs = append(hs, r.Host)
+		}
+	}
+	if len(hs) == 0 {
+		return "the ingress"
+	}
+	return strings.Join(hs, ", ")
+}
+
+func servicePorts(svc corev1.Service) string {
+	var ps []string
+	for _, p := range svc.Spec.Ports {
+		ps = append(ps, cmp.Or(p.Name+" ", "")+fmt.Sprint(p.Port))
+	}
+	return cmp.Or(strings.Join(ps, ", "), "no ports")
 }
 
 func portOf(p networkingv1.ServiceBackendPort) string {
@@ -410,17 +471,12 @@ func (a *analysis) pvcs() {
 			hasDefault = true
 		}
 	}
-	users := map[string]string{} // claim -> app of a pod that mounts it
-	for _, p := range a.s.Pods {
-		for _, v := range p.Spec.Volumes {
-			if v.PersistentVolumeClaim != nil {
-				users[v.PersistentVolumeClaim.ClaimName] = p.Labels[appLabel]
-			}
-		}
-	}
 	for _, c := range a.s.PVCs {
 		res := "persistentvolumeclaim/" + c.Name
-		app := cmp.Or(users[c.Name], c.Labels[appLabel])
+		if !a.has(res) {
+			continue
+		}
+		app := a.w.appOf[res]
 		switch c.Status.Phase {
 		case corev1.ClaimLost:
 			a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "volume lost: the bound PersistentVolume is gone", Suggestion: "restore the volume from backup"})
@@ -428,8 +484,8 @@ func (a *analysis) pvcs() {
 			ev := a.warnings("PersistentVolumeClaim", c.Name, 2)
 			switch sc := c.Spec.StorageClassName; {
 			case sc != nil && *sc != "" && !classes[*sc]:
-				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("unbound: storage class %s does not exist", *sc),
-					Evidence: ev, Suggestion: "use an existing storage class"})
+				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("unbound: StorageClass %s does not exist (storage class %s does not exist), so no volume is provisioned", *sc, *sc),
+					Evidence: ev, Suggestion: "use an existing storage class: " + cmp.Or(strings.Join(slices.Sorted(maps.Keys(classes)), ", "), "the cluster has none")})
 			case (sc == nil || *sc == "") && !hasDefault:
 				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "unbound: no storage class named and the cluster has no default",
 					Evidence: ev, Suggestion: "name a storage class"})
@@ -445,7 +501,22 @@ func (a *analysis) pvcs() {
 func (a *analysis) hpas() {
 	for _, h := range a.s.HPAs {
 		res := "horizontalpodautoscaler/" + h.Name
-		app := cmp.Or(h.Labels[appLabel], h.Spec.ScaleTargetRef.Name)
+		if !a.has(res) {
+			continue
+		}
+		app := a.w.appOf[res]
+		ref := h.Spec.ScaleTargetRef
+		if _, ok := a.w.tmpl[strings.ToLower(ref.Kind)+"/"+ref.Name]; !ok && (ref.Kind == "Deployment" || ref.Kind == "StatefulSet") {
+			msg := ""
+			for _, c := range h.Status.Conditions {
+				if c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionFalse {
+					msg = c.Reason + ": " + truncate(c.Message, 200)
+				}
+			}
+			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("scaleTargetRef %s %s does not exist: the autoscaler scales nothing (FailedGetScale)", ref.Kind, ref.Name),
+				Evidence: slices.DeleteFunc([]string{msg}, func(s string) bool { return s == "" }), Suggestion: "point scaleTargetRef at the workload's name"})
+			continue
+		}
 		missingReq := a.missingRequests(&h)
 		for _, c := range h.Status.Conditions {
 			switch {
@@ -489,7 +560,12 @@ func (a *analysis) missingRequests(h *autoscalingv2.HorizontalPodAutoscaler) str
 func (a *analysis) nodes() {
 	used := map[string]bool{}
 	for _, p := range a.s.Pods {
-		used[p.Spec.NodeName] = true
+		if a.has("pod/"+p.Name) && p.Spec.NodeName != "" {
+			used[p.Spec.NodeName] = true
+		}
+	}
+	if a.scoped() && len(used) == 0 {
+		return // the asked resource runs on no node
 	}
 	for _, n := range a.s.Nodes {
 		if len(used) > 0 && !used[n.Name] {
@@ -511,6 +587,9 @@ func (a *analysis) nodes() {
 // jobs: failed jobs, suspended cron jobs.
 func (a *analysis) jobs() {
 	for _, j := range a.s.Jobs {
+		if !a.has("job/" + j.Name) {
+			continue
+		}
 		for _, c := range j.Status.Conditions {
 			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
 				a.add(Finding{Severity: Critical, Resource: "job/" + j.Name, Reason: "job failed: " + joinNonEmpty(c.Reason, truncate(c.Message, 200)),
@@ -519,12 +598,15 @@ func (a *analysis) jobs() {
 		}
 	}
 	for _, cj := range a.s.CronJobs {
+		if !a.has("cronjob/" + cj.Name) {
+			continue
+		}
 		if cj.Spec.Suspend != nil && *cj.Spec.Suspend {
 			last := "never"
 			if cj.Status.LastScheduleTime != nil {
 				last = cj.Status.LastScheduleTime.UTC().Format(metav1.RFC3339Micro)
 			}
-			a.add(Finding{Severity: Warning, Resource: "cronjob/" + cj.Name, Reason: "suspended: it does not run on its schedule",
+			a.add(Finding{Severity: Warning, Resource: "cronjob/" + cj.Name, Reason: fmt.Sprintf("suspended (spec.suspend: true): no job runs on its schedule %q", cj.Spec.Schedule),
 				Evidence: []string{"last scheduled " + last}, Suggestion: "unsuspend it when it should run again"})
 		}
 	}
@@ -561,19 +643,27 @@ func (a *analysis) networkPolicies() {
 		if err != nil {
 			continue
 		}
-		apps := map[string]bool{}
+		res := "networkpolicy/" + np.Name
+		if !a.has(res) {
+			continue
+		}
+		var apps []string
 		n := 0
 		for _, p := range a.s.Pods {
-			if sel.Matches(labels.Set(p.Labels)) {
+			if sel.Matches(labels.Set(p.Labels)) && p.DeletionTimestamp == nil {
 				n++
-				apps[p.Labels[appLabel]] = true
+				if app := a.w.appOf["pod/"+p.Name]; !slices.Contains(apps, app) {
+					apps = append(apps, app)
+				}
 			}
 		}
-		for app := range apps {
-			a.add(Finding{Severity: Warning, Resource: "networkpolicy/" + np.Name, App: app,
-				Reason:     fmt.Sprintf("denies all ingress to %d pod(s) it selects", n),
-				Suggestion: "add ingress rules for the callers (same tenant, ingress controller) or narrow its podSelector"})
+		if n == 0 {
+			continue
 		}
+		slices.Sort(apps)
+		a.add(Finding{Severity: Critical, Resource: res, App: apps[0],
+			Reason:     fmt.Sprintf("NetworkPolicy %s denies all ingress to the %d pod(s) it selects (%s): nothing can connect to them", np.Name, n, strings.Join(apps, ", ")),
+			Suggestion: "add ingress rules for the callers (same tenant, ingress controller) or narrow its podSelector"})
 	}
 }
 
@@ -584,8 +674,11 @@ func (a *analysis) statefulSets() {
 		svcs[s.Name] = true
 	}
 	for _, st := range a.s.StatefulSets {
-		app := cmp.Or(st.Labels[appLabel], st.Labels["k8s-manage.io/service-instance"], st.Name)
 		res := "statefulset/" + st.Name
+		if !a.has(res) {
+			continue
+		}
+		app := a.w.appOf[res]
 		if st.Spec.ServiceName != "" && !svcs[st.Spec.ServiceName] {
 			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("governing service %s does not exist: pods get no stable DNS names", st.Spec.ServiceName),
 				Suggestion: "create the headless service the StatefulSet names"})
@@ -596,7 +689,8 @@ func (a *analysis) statefulSets() {
 		}
 		if want > 0 && st.Status.ReadyReplicas < want && st.Status.ObservedGeneration >= st.Generation {
 			a.add(Finding{Severity: Warning, Resource: res, App: app, Reason: fmt.Sprintf("%d of %d replicas not ready", want-st.Status.ReadyReplicas, want),
-				Suggestion: "see the pod and volume findings: StatefulSet pods start in order and wait for their volumes"})
+				Evidence:   a.workloadEvents(res, 3),
+				Suggestion: "see the pod and volume findings: StatefulSet pods start in order and wait for their volumes", symptom: true})
 		}
 	}
 }
@@ -606,14 +700,14 @@ func (a *analysis) pdbs() {
 	for _, p := range a.s.PDBs {
 		res := "poddisruptionbudget/" + p.Name
 		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
-		if err != nil {
+		if err != nil || !a.has(res) {
 			continue
 		}
 		app, n := "", 0
 		for _, pod := range a.s.Pods {
 			if sel.Matches(labels.Set(pod.Labels)) {
 				n++
-				app = pod.Labels[appLabel]
+				app = a.w.appOf["pod/"+pod.Name]
 			}
 		}
 		switch {
@@ -628,6 +722,9 @@ func (a *analysis) pdbs() {
 
 // webhooks: admission webhooks whose service does not exist, which block the writes they intercept.
 func (a *analysis) webhooks() {
+	if a.scoped() {
+		return // cluster-wide admission: reported in the namespace's diagnosis
+	}
 	check := func(kind, name string, cfg []admissionregistrationv1.WebhookClientConfig, policies []*admissionregistrationv1.FailurePolicyType) {
 		for i, c := range cfg {
 			if c.Service == nil || a.s.ServiceExists == nil || a.s.ServiceExists(c.Service.Namespace, c.Service.Name) {

@@ -7,7 +7,6 @@
 package diagnose
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,6 +71,11 @@ type Finding struct {
 	// Context marks a shared resource's note (a quota nearly used, a node) kept in the full
 	// result of an app's or a pod's diagnosis but left out of its summary and answer.
 	Context bool `json:"context,omitempty"`
+	// LikelyChange is the platform change made shortly before this failure began.
+	LikelyChange *Change `json:"likely_change,omitempty"`
+	// symptom marks an effect (replicas unavailable, no ready endpoints, a pod waiting for its
+	// volume) that is folded into a cause of the same app when one is known.
+	symptom bool
 }
 
 // Scope selects what to diagnose.
@@ -80,6 +85,10 @@ type Scope struct {
 	App string
 	// Pod narrows to one pod.
 	Pod string
+	// Target is any name the person used: an app, a workload, a pod (or its name's start), a
+	// service, an ingress or its host, a PVC, an HPA, a (cron) job. It is resolved against what
+	// exists in the namespace.
+	Target string
 }
 
 // Snapshot is the state analyzers read.
@@ -103,10 +112,21 @@ type Snapshot struct {
 	ValidatingWebhooks []admissionregistrationv1.ValidatingWebhookConfiguration
 	MutatingWebhooks   []admissionregistrationv1.MutatingWebhookConfiguration
 	StorageClasses     []storagev1.StorageClass
-	// SecretExists answers whether a secret of the namespace exists (without reading it).
-	SecretExists func(name string) bool
+	ConfigMaps         []corev1.ConfigMap
+	ServiceAccounts    []corev1.ServiceAccount
+	ReplicaSets        []appsv1.ReplicaSet
+	PriorityClasses    []schedulingv1.PriorityClass
+	// Unreadable names the optional lists the person may not read ("serviceaccounts",
+	// "priorityclasses", …): the checks that need them are skipped, never guessed.
+	Unreadable map[string]bool
+	// SecretKeys answers whether a secret of the namespace exists and which keys it has (only the
+	// key names leave the service; nil skips the secret checks).
+	SecretKeys func(name string) (keys []string, ok bool)
 	// ServiceExists answers whether a service exists in any namespace (for webhooks).
 	ServiceExists func(namespace, name string) bool
+	// Changes are the platform's own records of what changed in the namespace (rollouts, config
+	// versions, scaling, HPA and quota edits), for the timeline; the caller fills them in.
+	Changes []Change
 }
 
 // Diagnoser reads snapshots and analyzes them.
@@ -125,14 +145,19 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 	var errs []error
 	lo := metav1.ListOptions{ResourceVersion: "0"} // served from the API server's watch cache
 	optional := map[string]bool{"poddisruptionbudgets": true, "validatingwebhookconfigurations": true, "mutatingwebhookconfigurations": true,
-		"statefulsets": true, "storageclasses": true, "nodes": true}
+		"statefulsets": true, "storageclasses": true, "nodes": true, "configmaps": true, "serviceaccounts": true, "replicasets": true,
+		"priorityclasses": true}
+	s.Unreadable = map[string]bool{}
 	run := func(what string, f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(); err != nil {
 				if optional[what] && apierrors.IsForbidden(err) {
-					return // an analyzer the caller may not feed is skipped, not fatal
+					mu.Lock()
+					s.Unreadable[what] = true // a check the caller may not feed is skipped, not fatal
+					mu.Unlock()
+					return
 				}
 				mu.Lock()
 				errs = append(errs, perr.FromAPI(err, "diagnose: list "+what+" in "+ns))
@@ -266,13 +291,57 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 		}
 		return err
 	})
+	run("configmaps", func() error {
+		l, err := cs.CoreV1().ConfigMaps(ns).List(ctx, lo)
+		if err == nil {
+			s.ConfigMaps = l.Items
+		}
+		return err
+	})
+	run("serviceaccounts", func() error {
+		l, err := cs.CoreV1().ServiceAccounts(ns).List(ctx, lo)
+		if err == nil {
+			s.ServiceAccounts = l.Items
+		}
+		return err
+	})
+	run("replicasets", func() error {
+		l, err := cs.AppsV1().ReplicaSets(ns).List(ctx, lo)
+		if err == nil {
+			s.ReplicaSets = l.Items
+		}
+		return err
+	})
+	run("priorityclasses", func() error {
+		l, err := d.admin.SchedulingV1().PriorityClasses().List(ctx, lo)
+		if err == nil {
+			s.PriorityClasses = l.Items
+		}
+		return err
+	})
 	wg.Wait()
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	s.SecretExists = func(name string) bool {
-		_, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		return err == nil
+	keys := map[string][]string{} // memo: one read per referenced secret
+	found := map[string]bool{}
+	s.SecretKeys = func(name string) ([]string, bool) {
+		if k, seen := keys[name]; seen || found[name] {
+			return k, found[name]
+		}
+		sec, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			keys[name] = nil
+			return nil, false
+		}
+		for k := range sec.Data {
+			keys[name] = append(keys[name], k)
+		}
+		for k := range sec.StringData {
+			keys[name] = append(keys[name], k)
+		}
+		found[name] = true
+		return keys[name], true
 	}
 	s.ServiceExists = func(namespace, name string) bool {
 		_, err := d.admin.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
@@ -285,8 +354,13 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 type Report struct {
 	Scope    string    `json:"scope"`
 	Findings []Finding `json:"findings"`
-	Checked  string    `json:"checked"`
-	Summary  string    `json:"summary"`
+	// Checked says what was looked at, so that "no cause found" is an answer with its grounds.
+	Checked string `json:"checked"`
+	Summary string `json:"summary"`
+	// Timeline puts the scope's recent changes and the failure's first signs in time order.
+	Timeline []Event `json:"timeline,omitempty"`
+	// Unresolved is set when the asked name matches nothing in the namespace.
+	Unresolved string `json:"unresolved,omitempty"`
 }
 
 // Run diagnoses scope as cs.
@@ -298,23 +372,18 @@ func (d *Diagnoser) Run(ctx context.Context, cs kubernetes.Interface, scope Scop
 	return Analyze(snap, scope), nil
 }
 
-// Analyze runs every analyzer over a snapshot and ranks the findings (critical first; within a
-// severity, the pod- and rollout-level causes before their consequences).
+// Analyze resolves the scope against the snapshot, runs every analyzer over what is in it, and
+// ranks the findings: causes before their symptoms (a symptom is folded into its cause as an
+// effect), critical first, and shared context notes last.
 func Analyze(s *Snapshot, scope Scope) *Report {
 	a := newAnalysis(s, scope)
-	for _, f := range []func(){a.pods, a.deployments, a.statefulSets, a.services, a.ingresses, a.pvcs, a.hpas, a.pdbs, a.webhooks,
+	for _, f := range []func(){a.refs, a.pods, a.deployments, a.statefulSets, a.services, a.ingresses, a.pvcs, a.hpas, a.pdbs, a.webhooks,
 		a.nodes, a.jobs, a.quotas, a.networkPolicies} {
 		f()
 	}
 	fs := a.findings
-	if scope.App != "" || scope.Pod != "" {
-		app := cmp.Or(scope.App, a.appOfPod(scope.Pod))
-		fs = slices.DeleteFunc(fs, func(f Finding) bool {
-			shared := f.App == "" && (strings.HasPrefix(f.Resource, "node/") || strings.HasPrefix(f.Resource, "resourcequota/"))
-			mine := f.App != "" && f.App == app || scope.Pod != "" && f.Resource == "pod/"+scope.Pod
-			return !shared && !mine
-		})
-		// An info note about a shared resource does not touch the asked app: context, not a cause.
+	if a.scoped() {
+		// An info note about a shared resource does not touch the asked resource: context, not a cause.
 		for i := range fs {
 			if fs[i].App == "" && fs[i].Severity == Info {
 				fs[i].Context = true
@@ -328,24 +397,65 @@ func Analyze(s *Snapshot, scope Scope) *Report {
 			}
 			return -1
 		}
-		return int(y.Severity) - int(x.Severity)
+		if x.Severity != y.Severity {
+			return int(y.Severity) - int(x.Severity)
+		}
+		if x.symptom != y.symptom {
+			if x.symptom {
+				return 1
+			}
+			return -1
+		}
+		return 0
 	})
-	r := &Report{Scope: scopeName(scope), Findings: fs,
-		Checked: fmt.Sprintf("%d pods, %d deployments, %d services, %d ingresses, %d PVCs, %d HPAs, %d jobs, %d cronjobs, %d nodes",
-			len(s.Pods), len(s.Deployments), len(s.Services), len(s.Ingresses), len(s.PVCs), len(s.HPAs), len(s.Jobs), len(s.CronJobs), len(s.Nodes))}
+	fs = fold(fs)
+	r := &Report{Scope: scopeName(scope), Findings: fs, Checked: a.checked(), Unresolved: a.unresolved}
+	r.Timeline = a.timeline(r.Findings)
 	problems := slices.DeleteFunc(slices.Clone(fs), func(f Finding) bool { return f.Context })
-	if len(problems) == 0 {
-		r.Summary = "no problems found in " + r.Scope
-	} else {
-		r.Summary = fmt.Sprintf("%d problem(s) in %s; the most severe: %s (%s)", len(problems), r.Scope, problems[0].Reason, problems[0].Resource)
+	switch {
+	case a.unresolved != "":
+		r.Summary = fmt.Sprintf("nothing named %q in %s: %s", a.unresolved, scope.Namespace, a.suggest())
+	case len(problems) == 0:
+		r.Summary = "no problems found in " + r.Scope + ": nothing checked explains a failure (checked " + r.Checked + ")"
+	default:
+		r.Summary = fmt.Sprintf("%d problem(s) in %s; the cause: %s (%s)", len(problems), r.Scope, problems[0].Reason, problems[0].Resource)
 	}
 	return r
+}
+
+// fold moves each symptom into the first cause of the same app, as an effect in its evidence:
+// "1 of 2 replicas unavailable" is what the missing ConfigMap does, not a second problem. A
+// symptom with no known cause stays, as the best there is.
+func fold(fs []Finding) []Finding {
+	cause := map[string]int{} // app -> index in fs of its first cause
+	for i, f := range fs {
+		if _, seen := cause[f.App]; !seen && !f.symptom && !f.Context && f.App != "" {
+			cause[f.App] = i
+		}
+	}
+	effects := map[int][]string{}
+	for _, f := range fs {
+		if c, ok := cause[f.App]; ok && f.symptom {
+			effects[c] = append(effects[c], "effect: "+f.Resource+": "+f.Reason)
+		}
+	}
+	var out []Finding
+	for i, f := range fs {
+		if _, ok := cause[f.App]; ok && f.symptom {
+			continue
+		}
+		f.Evidence = append(f.Evidence, effects[i]...)
+		out = append(out, f)
+	}
+	return out
 }
 
 func scopeName(s Scope) string {
 	switch {
 	case s.Pod != "":
 		return s.Namespace + "/pod/" + s.Pod
+	case s.Target != "":
+		return s.Namespace + "/" + s.Target
 	case s.App != "":
 		return s.Namespace + "/" + s.App
 	default:

@@ -5,9 +5,20 @@ package platformtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/internal/store"
@@ -76,3 +87,39 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() (bool, string))
 
 // Email returns a unique e-mail address for a role-named user (viewer-a-1f2e3d@example.com).
 func Email(local string) string { return fmt.Sprintf("%s@example.com", sandboxtest.Name(local)) }
+
+// Apply creates the objects of a YAML manifest (documents separated by ---) in namespace ns
+// (cluster-scoped objects where they belong) as the admin, failing the test on any error.
+func (w *World) Apply(t testing.TB, ns, manifest string) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(w.Kube.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(w.Kube.Admin().Discovery()))
+	dec := yamlutil.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatalf("manifest: %v", err)
+		}
+		if len(obj) == 0 {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		gvk := u.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s: %v", gvk, err)
+		}
+		target := ""
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			target = ns
+		}
+		if _, err := dyn.Resource(m.Resource).Namespace(target).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create %s %s: %v", gvk.Kind, u.GetName(), err)
+		}
+	}
+}

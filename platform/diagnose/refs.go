@@ -1,0 +1,398 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// refs checks, before any kubelet tries, that what a pod template (or a bare pod) references
+// exists: ConfigMaps and Secrets and the keys taken from them, PVCs, the ServiceAccount, image
+// pull secrets and the PriorityClass. A missing one stops the pods (CreateContainerConfigError,
+// FailedCreate, Pending), on kwok and on a real kubelet alike; the finding names it.
+func (a *analysis) refs() {
+	check := func(key string, spec *corev1.PodSpec) {
+		if spec == nil || !a.has(key) {
+			return
+		}
+		for _, p := range a.missing(spec) {
+			ev := a.workloadEvents(key, 2)
+			a.add(Finding{Severity: Critical, Resource: key, Reason: p.reason, Evidence: ev, Suggestion: p.fix})
+		}
+	}
+	for _, d := range a.s.Deployments {
+		check("deployment/"+d.Name, &d.Spec.Template.Spec)
+	}
+	for _, st := range a.s.StatefulSets {
+		check("statefulset/"+st.Name, &st.Spec.Template.Spec)
+		for _, t := range st.Spec.VolumeClaimTemplates { // a claim template's class, before the claim exists
+			if sc := t.Spec.StorageClassName; sc != nil && *sc != "" && a.s.StorageClasses != nil && !a.s.Unreadable["storageclasses"] &&
+				!slices.ContainsFunc(a.s.StorageClasses, func(c storagev1.StorageClass) bool { return c.Name == *sc }) && !a.claimed(st.Name, t.Name) {
+				a.add(Finding{Severity: Critical, Resource: "statefulset/" + st.Name, Reason: fmt.Sprintf("volumeClaimTemplate %s asks for StorageClass %s, which does not exist", t.Name, *sc),
+					Suggestion: "use an existing storage class"})
+			}
+		}
+	}
+	for _, cj := range a.s.CronJobs {
+		check("cronjob/"+cj.Name, &cj.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	for _, j := range a.s.Jobs {
+		if a.w.owner["job/"+j.Name] == "" {
+			check("job/"+j.Name, &j.Spec.Template.Spec)
+		}
+	}
+	for i := range a.s.Pods {
+		p := &a.s.Pods[i]
+		if a.w.owner["pod/"+p.Name] == "" && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded {
+			check("pod/"+p.Name, &p.Spec)
+		}
+	}
+}
+
+// claimed says whether a StatefulSet's claim template already has claims (the PVC finding
+// then speaks for it).
+func (a *analysis) claimed(sts, tmpl string) bool {
+	return slices.ContainsFunc(a.s.PVCs, func(c corev1.PersistentVolumeClaim) bool { return strings.HasPrefix(c.Name, tmpl+"-"+sts+"-") })
+}
+
+type problem struct{ reason, fix string }
+
+// missing lists what a pod spec references that does not exist, once each.
+func (a *analysis) missing(spec *corev1.PodSpec) []problem {
+	var out []problem
+	seen := map[string]bool{}
+	add := func(reason, fix string) {
+		if !seen[reason] {
+			seen[reason] = true
+			out = append(out, problem{reason, fix})
+		}
+	}
+	cms := map[string][]string{}
+	for _, cm := range a.s.ConfigMaps {
+		for k := range cm.Data {
+			cms[cm.Name] = append(cms[cm.Name], k)
+		}
+		for k := range cm.BinaryData {
+			cms[cm.Name] = append(cms[cm.Name], k)
+		}
+		if cms[cm.Name] == nil {
+			cms[cm.Name] = []string{}
+		}
+	}
+	cmKnown := !a.s.Unreadable["configmaps"]
+	configMap := func(name, key, where string, optional *bool) {
+		if !cmKnown || optional != nil && *optional {
+			return
+		}
+		keys, ok := cms[name]
+		switch {
+		case !ok:
+			add(fmt.Sprintf("ConfigMap %s does not exist (configmap %q not found), referenced by %s", name, name, where),
+				fmt.Sprintf("create ConfigMap %s, or fix the reference (or mark it optional)", name))
+		case key != "" && !slices.Contains(keys, key):
+			add(fmt.Sprintf("key %s is not in ConfigMap %s (couldn't find key %s in ConfigMap %s), referenced by %s; it has: %s", key, name, key, name, where, keyList(keys)),
+				fmt.Sprintf("add key %s to ConfigMap %s, or reference one of its keys", key, name))
+		}
+	}
+	secret := func(name, key, where string, optional *bool) {
+		if a.s.SecretKeys == nil || optional != nil && *optional {
+			return
+		}
+		keys, ok := a.secret(name)
+		switch {
+		case !ok:
+			add(fmt.Sprintf("Secret %s does not exist (secret %q not found), referenced by %s", name, name, where),
+				fmt.Sprintf("create Secret %s (an operator can), or fix the reference", name))
+		case key != "" && !slices.Contains(keys, key):
+			add(fmt.Sprintf("key %s is not in Secret %s (couldn't find key %s in Secret %s), referenced by %s; it has: %s", key, name, key, name, where, keyList(keys)),
+				fmt.Sprintf("add key %s to Secret %s, or reference one of its keys", key, name))
+		}
+	}
+	containers := slices.Concat(spec.InitContainers, spec.Containers)
+	for _, c := range containers {
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				continue
+			}
+			where := fmt.Sprintf("env %s of container %s", e.Name, c.Name)
+			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+				configMap(r.Name, r.Key, where, r.Optional)
+			}
+			if r := e.ValueFrom.SecretKeyRef; r != nil {
+				secret(r.Name, r.Key, where, r.Optional)
+			}
+		}
+		for _, e := range c.EnvFrom {
+			where := "envFrom of container " + c.Name
+			if r := e.ConfigMapRef; r != nil {
+				configMap(r.Name, "", where, r.Optional)
+			}
+			if r := e.SecretRef; r != nil {
+				secret(r.Name, "", where, r.Optional)
+			}
+		}
+	}
+	claims := map[string]bool{}
+	for _, c := range a.s.PVCs {
+		claims[c.Name] = true
+	}
+	for _, v := range spec.Volumes {
+		where := "volume " + v.Name
+		switch {
+		case v.ConfigMap != nil:
+			for _, it := range v.ConfigMap.Items {
+				configMap(v.ConfigMap.Name, it.Key, where, v.ConfigMap.Optional)
+			}
+			configMap(v.ConfigMap.Name, "", where, v.ConfigMap.Optional)
+		case v.Secret != nil:
+			for _, it := range v.Secret.Items {
+				secret(v.Secret.SecretName, it.Key, where, v.Secret.Optional)
+			}
+			secret(v.Secret.SecretName, "", where, v.Secret.Optional)
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.ConfigMap != nil {
+					configMap(src.ConfigMap.Name, "", where, src.ConfigMap.Optional)
+				}
+				if src.Secret != nil {
+					secret(src.Secret.Name, "", where, src.Secret.Optional)
+				}
+			}
+		case v.PersistentVolumeClaim != nil:
+			if n := v.PersistentVolumeClaim.ClaimName; !claims[n] {
+				add(fmt.Sprintf("PersistentVolumeClaim %s does not exist (persistentvolumeclaim %q not found), mounted as %s: the pods stay Pending", n, n, where),
+					fmt.Sprintf("create PVC %s, or fix claimName", n))
+			}
+		}
+	}
+	if sa := spec.ServiceAccountName; sa != "" && sa != "default" && !a.s.Unreadable["serviceaccounts"] &&
+		!slices.ContainsFunc(a.s.ServiceAccounts, func(x corev1.ServiceAccount) bool { return x.Name == sa }) {
+		add(fmt.Sprintf("ServiceAccount %s does not exist (serviceaccount %q not found): the ReplicaSet cannot create pods", sa, sa),
+			fmt.Sprintf("create ServiceAccount %s (with its RoleBinding), or use an existing one", sa))
+	}
+	for _, ps := range spec.ImagePullSecrets {
+		if _, ok := a.secret(ps.Name); ps.Name != "" && a.s.SecretKeys != nil && !ok {
+			add(fmt.Sprintf("imagePullSecret %s does not exist (secret %q not found): images from a private registry cannot be pulled", ps.Name, ps.Name),
+				fmt.Sprintf("create the docker-registry Secret %s, or fix imagePullSecrets", ps.Name))
+		}
+	}
+	if pc := spec.PriorityClassName; pc != "" && !a.s.Unreadable["priorityclasses"] && a.s.PriorityClasses != nil &&
+		!slices.ContainsFunc(a.s.PriorityClasses, func(x schedulingv1.PriorityClass) bool { return x.Name == pc }) && !builtinPriority(pc) {
+		add(fmt.Sprintf("PriorityClass %s does not exist (no PriorityClass with name %s was found): admission refuses the pods", pc, pc),
+			"use an existing PriorityClass, or ask the platform team to create it")
+	}
+	return out
+}
+
+func builtinPriority(name string) bool {
+	return name == "system-cluster-critical" || name == "system-node-critical"
+}
+
+func keyList(keys []string) string {
+	if len(keys) == 0 {
+		return "no keys"
+	}
+	keys = slices.Sorted(slices.Values(keys))
+	if len(keys) > 8 {
+		keys = append(keys[:8], "…")
+	}
+	return strings.Join(keys, ", ")
+}
+
+// secret answers whether a secret exists and its key names.
+func (a *analysis) secret(name string) ([]string, bool) {
+	if a.s.SecretKeys == nil || name == "" {
+		return nil, false
+	}
+	return a.s.SecretKeys(name)
+}
+
+// unschedulable explains a Pending pod from its PodScheduled condition and the scheduler's
+// events: which predicate failed (node selector or affinity, pod (anti-)affinity, taints,
+// insufficient resources, topology spread, volumes), naming the pod's own terms.
+func (a *analysis) unschedulable(p *corev1.Pod, res string, ev []string) (Finding, bool) {
+	msg := ""
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			msg = c.Message
+		}
+	}
+	if msg == "" {
+		for _, e := range ev {
+			if m, ok := strings.CutPrefix(e, "event FailedScheduling: "); ok {
+				msg = m
+			}
+		}
+	}
+	if msg == "" {
+		return Finding{}, false
+	}
+	m := strings.ToLower(msg)
+	var why []string
+	symptom := false
+	switch {
+	case strings.Contains(m, "persistentvolumeclaim") || strings.Contains(m, "volume node affinity") || strings.Contains(m, "unbound"):
+		why = append(why, "waiting for its volume (PersistentVolumeClaim)")
+		symptom = true // the PVC's own finding (or the reference check) names why
+	}
+	if strings.Contains(m, "node affinity/selector") || strings.Contains(m, "node selector") || strings.Contains(m, "didn't match pod's node affinity") {
+		why = append(why, "node affinity/selector: "+a.nodeTerms(p))
+	}
+	if strings.Contains(m, "anti-affinity") {
+		why = append(why, "pod anti-affinity: "+antiAffinityTerms(p))
+	} else if strings.Contains(m, "pod affinity") {
+		why = append(why, "pod affinity: no node runs the pods it must be next to")
+	}
+	if strings.Contains(m, "taint") {
+		why = append(why, "untolerated taints: the nodes carry taints the pod does not tolerate")
+	}
+	for _, r := range []string{"cpu", "memory", "ephemeral-storage", "pods"} {
+		if strings.Contains(m, "insufficient "+r) || strings.Contains(m, "too many pods") && r == "pods" {
+			why = append(why, fmt.Sprintf("insufficient %s: no node has room for the pod's requests (%s)", r, requests(p, r)))
+		}
+	}
+	if strings.Contains(m, "topology spread") {
+		why = append(why, "topology spread constraints cannot be met")
+	}
+	reason := "unschedulable (FailedScheduling): " + truncate(msg, 300)
+	if len(why) > 0 {
+		reason = "unschedulable (FailedScheduling), " + strings.Join(why, "; ") + ": " + truncate(msg, 300)
+	}
+	return Finding{Severity: Critical, Resource: res, Reason: reason, Evidence: ev, Suggestion: schedulingAdvice(msg), symptom: symptom}, true
+}
+
+// nodeTerms names the pod's nodeSelector and required node affinity, and how many nodes match.
+func (a *analysis) nodeTerms(p *corev1.Pod) string {
+	var terms []string
+	if len(p.Spec.NodeSelector) > 0 {
+		sel := labels.SelectorFromSet(p.Spec.NodeSelector)
+		n := 0
+		for _, node := range a.s.Nodes {
+			if sel.Matches(labels.Set(node.Labels)) {
+				n++
+			}
+		}
+		t := "nodeSelector " + sel.String()
+		if a.s.Nodes != nil {
+			t += fmt.Sprintf(" matches %d of %d nodes", n, len(a.s.Nodes))
+		}
+		terms = append(terms, t)
+	}
+	if af := p.Spec.Affinity; af != nil && af.NodeAffinity != nil && af.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for _, t := range af.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, e := range t.MatchExpressions {
+				terms = append(terms, fmt.Sprintf("required node affinity %s %s %s", e.Key, e.Operator, strings.Join(e.Values, ",")))
+			}
+		}
+	}
+	if len(terms) == 0 {
+		return "no node has the labels the pod asks for"
+	}
+	return strings.Join(terms, "; ")
+}
+
+func antiAffinityTerms(p *corev1.Pod) string {
+	if af := p.Spec.Affinity; af != nil && af.PodAntiAffinity != nil {
+		for _, t := range af.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			sel := "its own pods"
+			if t.LabelSelector != nil {
+				sel = labels.Set(t.LabelSelector.MatchLabels).String()
+			}
+			return fmt.Sprintf("required one per %s for %s, and every such node already runs one", t.TopologyKey, sel)
+		}
+	}
+	return "its required anti-affinity rules leave no node"
+}
+
+func requests(p *corev1.Pod, r string) string {
+	var out []string
+	for _, c := range p.Spec.Containers {
+		if q, ok := c.Resources.Requests[corev1.ResourceName(r)]; ok {
+			out = append(out, c.Name+" requests "+q.String())
+		}
+	}
+	if len(out) == 0 {
+		return "no requests set"
+	}
+	return strings.Join(out, ", ")
+}
+
+// workloadEvents are the warning events of a workload, its ReplicaSets and its first pods (the
+// ReplicaSet's FailedCreate, the kubelet's CreateContainerConfigError).
+func (a *analysis) workloadEvents(key string, max int) []string {
+	kind, name, _ := strings.Cut(key, "/")
+	objKind := map[string]string{"deployment": "Deployment", "statefulset": "StatefulSet", "job": "Job", "cronjob": "CronJob", "pod": "Pod"}[kind]
+	out := slices.Clone(a.events[objKind+"/"+name])
+	if kind == "deployment" {
+		for _, rs := range a.s.ReplicaSets {
+			for _, o := range rs.OwnerReferences {
+				if o.Kind == "Deployment" && o.Name == name {
+					out = append(out, a.events["ReplicaSet/"+rs.Name]...)
+				}
+			}
+		}
+	}
+	for n, i := range a.w.podsOf[key] {
+		if n == 2 {
+			break
+		}
+		out = append(out, a.events["Pod/"+a.s.Pods[i].Name]...)
+	}
+	out = slices.Compact(out)
+	return out[:min(len(out), max)]
+}
+
+// nearSelector names the label values that pods do carry for a selector's keys (a typo in a
+// selector shows next to the real labels).
+func (a *analysis) nearSelector(sel map[string]string) []string {
+	var out []string
+	for k := range sel {
+		var vals []string
+		for _, p := range a.s.Pods {
+			if v, ok := p.Labels[k]; ok && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 0 {
+			slices.Sort(vals)
+			if len(vals) > 6 {
+				vals = append(vals[:6], "…")
+			}
+			out = append(out, fmt.Sprintf("pods here carry %s=%s", k, strings.Join(vals, ", ")))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func declaredPorts(ps []corev1.Pod) string {
+	var out []string
+	for _, p := range ps {
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if s := fmt.Sprint(cp.ContainerPort); !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func namesPort(ps []corev1.Pod, name string) bool {
+	for _, p := range ps {
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return len(ps) == 0
+}
