@@ -68,27 +68,27 @@ type Call struct {
 
 // Result is one case run by one model.
 type Result struct {
-	ID         string        `json:"id"`
-	Kind       string        `json:"kind"`
-	Lang       string        `json:"lang"`
-	Group      string        `json:"group,omitempty"`
-	Model      string        `json:"model"`
-	Repeat     int           `json:"repeat"`
-	Input      string        `json:"input"`
-	Pass       bool          `json:"pass"`
-	Failures   []string      `json:"failures,omitempty"`
-	LatencyMS  int64         `json:"latency_ms"`
-	TokensIn   int64         `json:"tokens_in"`
-	TokensOut  int64         `json:"tokens_out"`
-	Cost       float64       `json:"cost"`
-	Calls      []Call        `json:"tool_calls,omitempty"`
-	Answer     string        `json:"answer,omitempty"`
-	Mutations  []string      `json:"mutations,omitempty"`
-	Rank       int           `json:"rank,omitempty"` // retrieval: 1-based rank of the first expected id (0: not in the top 5)
-	TopFinding string        `json:"top_finding,omitempty"`
+	ID         string   `json:"id"`
+	Kind       string   `json:"kind"`
+	Lang       string   `json:"lang"`
+	Group      string   `json:"group,omitempty"`
+	Model      string   `json:"model"`
+	Repeat     int      `json:"repeat"`
+	Input      string   `json:"input"`
+	Pass       bool     `json:"pass"`
+	Failures   []string `json:"failures,omitempty"`
+	LatencyMS  int64    `json:"latency_ms"`
+	TokensIn   int64    `json:"tokens_in"`
+	TokensOut  int64    `json:"tokens_out"`
+	Cost       float64  `json:"cost"`
+	Calls      []Call   `json:"tool_calls,omitempty"`
+	Answer     string   `json:"answer,omitempty"`
+	Mutations  []string `json:"mutations,omitempty"`
+	Rank       int      `json:"rank,omitempty"` // retrieval: 1-based rank of the first expected id (0: not in the top 5)
+	TopFinding string   `json:"top_finding,omitempty"`
 	// Direct is the diagnose tool run on the case's scope, beside the chat turn (diagnosis cases
 	// with expect.scope): the analyzers' own score.
-	Direct *Direct `json:"direct,omitempty"`
+	Direct     *Direct       `json:"direct,omitempty"`
 	Transcript []agent.Event `json:"transcript,omitempty"`
 	Error      string        `json:"error,omitempty"`
 }

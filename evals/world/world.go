@@ -464,7 +464,9 @@ func (w *World) settled(ctx context.Context, ns string, o workload) (bool, strin
 			}
 			gen, observed, sel = d.Generation, d.Status.ObservedGeneration, d.Spec.Selector
 			replicas = ptrOr(d.Spec.Replicas, 1)
-			failed = slices.ContainsFunc(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool { return c.Type == appsv1.DeploymentReplicaFailure && c.Status == "True" })
+			failed = slices.ContainsFunc(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool {
+				return c.Type == appsv1.DeploymentReplicaFailure && c.Status == "True"
+			})
 		} else {
 			st, err := cs.AppsV1().StatefulSets(ns).Get(ctx, o.name, metav1.GetOptions{})
 			if err != nil {

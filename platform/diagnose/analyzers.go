@@ -26,7 +26,7 @@ type analysis struct {
 	s        *Snapshot
 	scope    Scope
 	w        *wiring
-	in       map[string]bool // resource keys in scope; nil: the whole namespace
+	in       map[string]bool     // resource keys in scope; nil: the whole namespace
 	events   map[string][]string // "Kind/name" -> warning event lines
 	findings []Finding
 	grouped  map[string]int // app|reason -> index in findings (pods of one app failing alike)
@@ -253,7 +253,7 @@ func (a *analysis) deployments() {
 			case c.Type == "ReplicaFailure" && c.Status == corev1.ConditionTrue:
 				if strings.Contains(c.Message, "exceeded quota") {
 					a.add(Finding{Severity: Critical, Resource: res, App: app,
-						Reason: fmt.Sprintf("exceeded quota %s: pods cannot be created (%s)", quotaName(c.Message), strings.Join(perr.QuotaMessageResources(c.Message), ", ")),
+						Reason:   fmt.Sprintf("exceeded quota %s: pods cannot be created (%s)", quotaName(c.Message), strings.Join(perr.QuotaMessageResources(c.Message), ", ")),
 						Evidence: []string{truncate(c.Message, 400)}, Suggestion: "scale something down, lower requests, or ask a tenant admin to raise the quota",
 						Tool: "get_quota", Args: map[string]any{}})
 				} else {
