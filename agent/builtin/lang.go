@@ -144,7 +144,7 @@ var intents = []intent{
 	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"},
 		needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本", "deploy!", "发布", "上线", "roll out"},
 		not:   []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
-	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why", "老是", "一直", "总是", "keeps", "keep "}, required: []string{"app"}, weight: 5},
+	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why"}, required: []string{"app"}, weight: 5},
 	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
 	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
 		not: []string{"哪", "which", "list", "自动"}, required: []string{"app", "replicas"}, weight: 4},
@@ -182,9 +182,13 @@ func parse(text string, v view) (result, bool) {
 	if weakQuestion.MatchString(s) && len(sl.apps) == 0 {
 		return result{howTo: true}, true
 	}
+	scored := s // an app's name holds no intent word ("billing-api" asks for no bill)
+	for _, a := range sl.apps {
+		scored = blank(scored, a)
+	}
 	best, bestScore := -1, 0
 	for i, in := range intents {
-		score := in.score(s, sl)
+		score := in.score(scored, sl)
 		if score > bestScore || (score == bestScore && score > 0 && in.weight > intents[best].weight) {
 			best, bestScore = i, score
 		}
@@ -554,6 +558,22 @@ func extract(raw, s string, v view) slots {
 		sl.quotaRes = "pods"
 	}
 	return sl
+}
+
+// blank replaces each whole-word occurrence of w in s with spaces.
+func blank(s, w string) string {
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			break
+		}
+		at, end := i+j, i+j+len(w)
+		if (at == 0 || !isWord(s[at-1])) && (end == len(s) || !isWord(s[end])) {
+			s = s[:at] + strings.Repeat(" ", len(w)) + s[end:]
+		}
+		i = end
+	}
+	return s
 }
 
 func isWord(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' }

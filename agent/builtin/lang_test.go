@@ -172,3 +172,40 @@ func TestEnvNamedIsPassedOn(t *testing.T) {
 		t.Fatalf("deploy without an image: %q %+v", msg.Content, msg.ToolCalls)
 	}
 }
+
+// A reported failure goes to the diagnosis, scoped to what it names: an app of the tenant, any
+// other name (a pod, a host, a PVC; the tool resolves it against the namespace), or the whole
+// environment when it names nothing. A change the person asks for still runs as asked.
+func TestFailureReportsReachTheDiagnosis(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want want
+	}{
+		{"billing-api is returning 504s", want{"diagnose", map[string]any{"app": "billing-api"}}},
+		{"why doesn't gateway start", want{"diagnose", map[string]any{"app": "gateway"}}},
+		{"cart 的 pod 起不来", want{"diagnose", map[string]any{"app": "cart"}}},
+		{"订单接口 inventory-api 一直 502", want{"diagnose", map[string]any{"app": "inventory-api"}}},
+		{"pod worker-5f7d9 is in CrashLoopBackOff", want{"diagnose", map[string]any{"resource": "worker-5f7d9"}}},
+		{"status.example.org 访问超时", want{"diagnose", map[string]any{"resource": "status.example.org"}}},
+		{"the claim called media-store is stuck", want{"diagnose", map[string]any{"resource": "media-store"}}},
+		{"prometheus never became ready after the upgrade", want{"diagnose", map[string]any{"resource": "prometheus"}}},
+		{"everything is down", want{"diagnose", map[string]any{}}},
+		{"集群里好像有东西挂了", want{"diagnose", map[string]any{}}},
+		{"restart cart, it keeps crashing", want{"restart_app", map[string]any{"app": "cart"}}},
+		{"scale gateway to 3", want{"scale_app", map[string]any{"app": "gateway", "replicas": 3}}},
+	} {
+		check(t, tc.text, tc.want)
+		if tc.want.tool == "diagnose" {
+			msg := turnWith(t, tc.text)
+			var got map[string]any
+			_ = json.Unmarshal([]byte(msg.ToolCalls[0].Function.Arguments), &got)
+			if len(tc.want.args) == 0 && (got["app"] != nil || got["resource"] != nil) {
+				t.Errorf("%q: want the whole environment, got %v", tc.text, got)
+			}
+		}
+	}
+	// How to fix a failure in general is a question for the docs, not a diagnosis.
+	if msg := turnWith(t, "how do I fix CrashLoopBackOff?"); len(msg.ToolCalls) != 0 {
+		t.Errorf("a how-to question ran %s", msg.ToolCalls[0].Function.Name)
+	}
+}

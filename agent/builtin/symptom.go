@@ -25,10 +25,10 @@ var symptomWords = []string{
 	"what's going on", "whats going on", "problem", "unhealthy", "degraded", "hasn't run", "not scaling", "doesn't scale", "won't scale",
 	"can't pull", "cannot pull", "imagepull", "backoff", "anything broken", "something broken", "is broken", "misbehaving", "flaky",
 	// Chinese.
-	"挂", "起不来", "启动不了", "启动失败", "无法启动", "没起来", "起不起来", "只起来", "报错", "出错", "错误", "异常", "崩溃", "重启",
+	"挂", "起不来", "启动不了", "启动失败", "无法启动", "没起来", "起不起来", "只起来", "报错", "出错", "错误", "异常", "崩溃", "一直重启", "老是重启", "总是重启", "不停重启", "反复重启", "频繁重启", "重启了好几次",
 	"打不开", "访问不了", "访问不到", "无法访问", "连不上", "连接不上", "没反应", "没有反应", "没有响应", "超时", "慢", "卡住", "卡在",
 	"不正常", "有问题", "出问题", "故障", "失败", "不可用", "不 ready", "不ready", "没有 pod", "都没有", "进不来", "不通", "被杀", "拉不下来",
-	"不扩容", "不工作", "没跑", "没在跑", "怎么回事", "咋回事", "什么情况", "跑不起来",
+	"不扩容", "不工作", "没跑", "没在跑", "怎么回事", "咋回事", "跑不起来",
 }
 
 var (
@@ -37,7 +37,7 @@ var (
 	// "不能启动", "没有响应".
 	negLiveRe = regexp.MustCompile(`\b(?:isn'?t|is not|aren'?t|are not|won'?t|will not|doesn'?t|does not|didn'?t|did not|can'?t|cannot|never|not|no longer|hasn'?t|has not|haven'?t)\s+(?:[a-z]+\s+){0,2}?(?:start|come up|coming up|came up|become ready|became ready|run|running|work|working|load|loading|respond|responding|serv|ready|scal|boot|launch|reachable|accessible|up\b)|` +
 		`不\s*(?:能|会)?\s*(?:启动|运行|工作|响应|扩|访问|服务|ready)|没(?:有)?\s*(?:启动|起来|运行|响应|反应|跑)`)
-	whyRe = regexp.MustCompile(`^(?:why\b|how come\b)|\bwhy\b.*\?$|为什么|为啥|怎么.{0,3}(?:了|不)`)
+	whyRe = regexp.MustCompile(`^(?:why\b|how come\b)|\bwhy\b.*\?$|为什么|为啥|怎么(?:回事|会|不|总|老|一直)`)
 )
 
 // symptom says whether the message reports a failure; why says whether it asks why.
@@ -126,23 +126,56 @@ var commonWords = func() map[string]bool {
 		rotation rotate rotated change changed changes update updated upgrade upgraded pull pulls pulled pulling push image images
 		container containers node nodes cluster namespace env environment production staging gateway bad-gateway endpoint endpoints
 		ready unready pending stuck hang hanging dead alive healthy unhealthy fix fixed help please thanks thank hi hello hey
-		anymore longer since-yesterday curl browser http https api url domain host`) {
+		anymore longer since-yesterday curl browser http https api url domain host called named`) {
 		out[w] = true
 	}
 	return out
 }()
 
-// imperative says whether the message opens with one of the intent's verbs (or a Chinese
-// disposal marker), which makes it a request even when it also reports a failure: "restart x,
-// it keeps crashing" restarts; "x 扩到 25 个副本，只起来一部分" reports what happened.
+// imperative says whether the message asks for the intent's change even though it reports a
+// failure: a clause opens with the intent's verb (after an adverb such as 赶紧 or "just"), or the
+// verb comes in a clause after the failure ("checkout 灰度有问题，赶紧撤回", "x 一直挂，重启").
+// A verb before the failure tells what was done: "x 扩到 25 个副本，只起来一部分", "I restarted x
+// and it still crashes".
 func imperative(s string, in intent) bool {
-	if strings.HasPrefix(s, "把") || strings.HasPrefix(s, "将") {
-		return true
-	}
-	for _, v := range in.verbs {
-		if strings.HasPrefix(s, strings.TrimSuffix(v, "!")) {
+	clauses := clauseRe.Split(s, -1)
+	failing, acting := -1, -1
+	for i, clause := range clauses {
+		clause = adverbRe.ReplaceAllString(strings.TrimSpace(clause), "")
+		if strings.HasPrefix(clause, "把") || strings.HasPrefix(clause, "将") {
 			return true
 		}
+		reports, _ := symptom(clause)
+		for _, v := range actionWords(in) {
+			if strings.HasPrefix(clause, v) && !reports {
+				return true
+			}
+			if acting < 0 && has(clause, v) && !reports { // "no pods" reports; it asks for nothing
+				acting = i
+			}
+		}
+		if reports && failing < 0 {
+			failing = i
+		}
 	}
-	return false
+	return acting >= 0 && failing >= 0 && acting > failing
 }
+
+// actionWords are an intent's verbs and the words it needs beside them ("abort" of a canary).
+func actionWords(in intent) []string {
+	var out []string
+	for _, w := range slices.Concat(in.verbs, in.needs) {
+		if !slotTokens[w] {
+			out = append(out, strings.TrimSuffix(w, "!"))
+		}
+	}
+	return out
+}
+
+// slotTokens in an intent's needs stand for a filled slot, not a word.
+var slotTokens = map[string]bool{"key": true, "image-slot": true, "two-numbers": true, "number": true, "build-id": true}
+
+var (
+	clauseRe = regexp.MustCompile(`[,.;!?，。；！？]|\bthen\b|\band\b|然后|再`)
+	adverbRe = regexp.MustCompile(`^(?:(?:赶紧|马上|立刻|立即|先|快点?|现在|直接|just|quickly|immediately|now|asap)\s*)+`)
+)

@@ -67,3 +67,41 @@ func TestQuotaNoteIsContextForAnApp(t *testing.T) {
 		t.Fatalf("namespace diagnosis: %q %+v", ns.Summary, ns.Findings)
 	}
 }
+
+// A config change a few minutes before the first crash is named with its author and time, and
+// its revert is the proposed fix; a change long before, or to another app, is not.
+func TestConfigChangeBeforeTheCrash(t *testing.T) {
+	crashAt := time.Now().Add(-time.Minute)
+	snap := func(changes ...diagnose.Change) *diagnose.Snapshot {
+		return &diagnose.Snapshot{
+			Pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "api-0", Namespace: "t-dev", Labels: map[string]string{"app": "api"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x"}}},
+				Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 4,
+					State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+					LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}}}},
+			Events: []corev1.Event{{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "api-0"}, Type: corev1.EventTypeWarning, Reason: "BackOff",
+				Message: "Back-off restarting failed container", FirstTimestamp: metav1.NewTime(crashAt)}},
+			Changes: changes,
+		}
+	}
+	change := func(app string, before time.Duration) diagnose.Change {
+		return diagnose.Change{At: crashAt.Add(-before), Who: "dev@example.com", App: app, Kind: "config",
+			What: `config DB_HOST of ` + app + ` changed from "db-1" to "db-2" (version 3)`,
+			Tool: "set_config", Args: map[string]any{"app": app, "key": "DB_HOST", "value": "db-1"}}
+	}
+	rep := diagnose.Analyze(snap(change("api", 4*time.Minute)), diagnose.Scope{Namespace: "t-dev", App: "api"})
+	top := rep.Findings[0]
+	if top.LikelyChange == nil || top.Tool != "set_config" || top.Args["value"] != "db-1" {
+		t.Fatalf("likely change %+v, proposal %s %v", top.LikelyChange, top.Tool, top.Args)
+	}
+	ev := strings.Join(top.Evidence, "\n")
+	if !strings.Contains(ev, "DB_HOST") || !strings.Contains(ev, "by dev@example.com, 4 min before the first BackOff") {
+		t.Fatalf("evidence does not name the change, its author and its time: %s", ev)
+	}
+	for _, c := range []diagnose.Change{change("api", 3*time.Hour), change("billing", 4*time.Minute), change("api", -10*time.Minute)} {
+		rep := diagnose.Analyze(snap(c), diagnose.Scope{Namespace: "t-dev", App: "api"})
+		if lc := rep.Findings[0].LikelyChange; lc != nil {
+			t.Errorf("a change %s (%s) was named the likely cause", c.At.Sub(crashAt), c.App)
+		}
+	}
+}

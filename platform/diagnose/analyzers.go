@@ -484,7 +484,7 @@ func (a *analysis) pvcs() {
 			ev := a.warnings("PersistentVolumeClaim", c.Name, 2)
 			switch sc := c.Spec.StorageClassName; {
 			case sc != nil && *sc != "" && !classes[*sc]:
-				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("unbound: StorageClass %s does not exist (storage class %s does not exist), so no volume is provisioned", *sc, *sc),
+				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("unbound: StorageClass %s does not exist, so no volume is provisioned", *sc),
 					Evidence: ev, Suggestion: "use an existing storage class: " + cmp.Or(strings.Join(slices.Sorted(maps.Keys(classes)), ", "), "the cluster has none")})
 			case (sc == nil || *sc == "") && !hasDefault:
 				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: "unbound: no storage class named and the cluster has no default",

@@ -109,10 +109,10 @@ func TestTopFindingNamesTheCause(t *testing.T) {
 		{app: "pully", want: []string{"ImagePullBackOff"}},
 		{app: "shy", want: []string{"readiness probe failing"}},
 		{app: "picky", want: []string{"unschedulable", "node affinity/selector"}},
-		{app: "greedy", want: []string{"quota exceeded", "pods"}},
+		{app: "greedy", want: []string{"exceeded quota", "pods"}},
 		{app: "lonely", want: []string{"matches no pods"}},
 		{app: "nope", want: []string{"backend service nope does not exist"}},
-		{resource: "persistentvolumeclaim/data", want: []string{"storage class fast-ssd does not exist"}},
+		{resource: "persistentvolumeclaim/data", want: []string{"StorageClass fast-ssd does not exist"}},
 		{app: "ledger", want: []string{"governing service ledger-headless does not exist"}},
 	}
 	for _, tc := range tests {

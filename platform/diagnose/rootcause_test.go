@@ -3,12 +3,14 @@ package diagnose_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/hack/sandbox"
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
@@ -187,4 +189,54 @@ func podOf(t *testing.T, w *platformtest.World, ns, app string) string {
 		return true, ""
 	})
 	return name
+}
+
+// What changed before it broke: a rollout to a crashing version is named as the likely cause of
+// the crash loop, with its revision, and the rollback to the revision before is proposed.
+func TestRolloutBeforeTheCrashIsTheLikelyCause(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev := platformtest.Email("dev")
+	name := w.Tenant(t, "timeline", []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	ns := tenant.Namespace(name, "dev")
+	w.Apply(t, ns, deploy("ledger", 1, "", ""))
+	platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
+		d, err := w.Env.Client.AppsV1().Deployments(ns).Get(ctx, "ledger", metav1.GetOptions{})
+		return err == nil && d.Status.AvailableReplicas == 1, "ledger not available yet"
+	})
+	d, err := w.Env.Client.AppsV1().Deployments(ns).Get(ctx, "ledger", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.Containers[0].Image = "registry.local/ledger:2.0"
+	d.Spec.Template.Annotations = map[string]string{sandbox.FaultAnnotation: sandbox.FaultCrashLoop}
+	if _, err := w.Env.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := w.Kube.As(tenant.Identity(dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
+		rep, err := diagnose.New(w.Env.Client).Run(ctx, cs, diagnose.Scope{Namespace: ns, App: "ledger"})
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(rep.Findings) == 0 {
+			return false, rep.Summary
+		}
+		top := rep.Findings[0]
+		lc := top.LikelyChange
+		if !strings.Contains(top.Reason, "CrashLoopBackOff") || lc == nil {
+			return false, fmt.Sprintf("top %q, likely change %+v", top.Reason, lc)
+		}
+		if !strings.Contains(lc.What, "revision 2") || !strings.Contains(lc.What, "ledger:2.0") || top.Tool != "rollback_app" || top.Args["revision"] != 1 {
+			return false, fmt.Sprintf("likely change %+v, proposal %s %v", lc, top.Tool, top.Args)
+		}
+		if !slices.ContainsFunc(rep.Timeline, func(e diagnose.Event) bool { return e.Kind == "change" }) ||
+			!slices.ContainsFunc(rep.Timeline, func(e diagnose.Event) bool { return e.Kind == "failure" && strings.Contains(e.What, "BackOff") }) {
+			return false, fmt.Sprintf("timeline %+v", rep.Timeline)
+		}
+		return true, ""
+	})
 }
