@@ -270,7 +270,9 @@ func has(s, w string) bool {
 			return false
 		}
 		at, end := i+j, i+j+len(w)
-		if (at == 0 || !isWord(s[at-1])) && (!whole || end == len(s) || !isWord(s[end])) {
+		// A word does not start a hyphenated name: "log" is in "logs", not in "log-shipper".
+		compound := end+1 < len(s) && s[end] == '-' && isWord(s[end+1]) && !strings.HasSuffix(w, "-")
+		if (at == 0 || !isWord(s[at-1])) && (!whole || end == len(s) || !isWord(s[end])) && !compound {
 			return true
 		}
 		i = at + 1

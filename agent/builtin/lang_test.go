@@ -209,3 +209,13 @@ func TestFailureReportsReachTheDiagnosis(t *testing.T) {
 		t.Errorf("a how-to question ran %s", msg.ToolCalls[0].Function.Name)
 	}
 }
+
+// An intent word does not start a hyphenated name the prompt does not list: "log-shipper has no
+// pods" is a failure of log-shipper, not a request for logs.
+func TestWordsDoNotStartCompoundNames(t *testing.T) {
+	check(t, "scale-tester 没有一个 pod 起来", want{"diagnose", map[string]any{"resource": "scale-tester"}})
+	check(t, "show the logs of cart", want{"get_pod_logs", map[string]any{"app": "cart"}})
+	if !has("tail the logs", "log") || has("log-shipper is down", "log") {
+		t.Fatal("has: a word must start a word, and not a hyphenated name")
+	}
+}

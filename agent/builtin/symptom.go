@@ -36,7 +36,7 @@ var (
 	// A liveness verb negated: "isn't coming up", "does not respond", "never became ready",
 	// "不能启动", "没有响应".
 	negLiveRe = regexp.MustCompile(`\b(?:isn'?t|is not|aren'?t|are not|won'?t|will not|doesn'?t|does not|didn'?t|did not|can'?t|cannot|never|not|no longer|hasn'?t|has not|haven'?t)\s+(?:[a-z]+\s+){0,2}?(?:start|come up|coming up|came up|become ready|became ready|run|running|work|working|load|loading|respond|responding|serv|ready|scal|boot|launch|reachable|accessible|up\b)|` +
-		`不\s*(?:能|会)?\s*(?:启动|运行|工作|响应|扩|访问|服务|ready)|没(?:有)?\s*(?:启动|起来|运行|响应|反应|跑)`)
+		`不\s*(?:能|会)?\s*(?:启动|运行|工作|响应|扩|访问|服务|ready)|没(?:有)?[^，。,.!?！？]{0,8}?(?:启动|起来|运行|响应|反应|跑)`)
 	whyRe = regexp.MustCompile(`^(?:why\b|how come\b)|\bwhy\b.*\?$|为什么|为啥|怎么(?:回事|会|不|总|老|一直)`)
 )
 
