@@ -84,35 +84,31 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 			cms[cm.Name] = []string{}
 		}
 	}
-	cmKnown := !a.s.Unreadable["configmaps"]
-	configMap := func(name, key, where string, optional *bool) {
-		if !cmKnown || optional != nil && *optional {
+	// ref checks a reference to a ConfigMap or Secret (and a key in it); lookup is nil when the
+	// kind cannot be read, and the check is then skipped.
+	ref := func(kind, name, key, where string, optional *bool, lookup func(string) ([]string, bool)) {
+		if lookup == nil || optional != nil && *optional {
 			return
 		}
-		keys, ok := cms[name]
+		keys, ok := lookup(name)
 		switch {
 		case !ok:
-			add(fmt.Sprintf("ConfigMap %s does not exist (configmap %q not found), referenced by %s", name, name, where),
-				fmt.Sprintf("create ConfigMap %s, or fix the reference (or mark it optional)", name))
+			add(fmt.Sprintf("%s %s does not exist (%s %q not found), referenced by %s", kind, name, strings.ToLower(kind), name, where),
+				fmt.Sprintf("create %s %s, or fix the reference (or mark it optional)", kind, name))
 		case key != "" && !slices.Contains(keys, key):
-			add(fmt.Sprintf("key %s is not in ConfigMap %s (couldn't find key %s in ConfigMap %s), referenced by %s; it has: %s", key, name, key, name, where, keyList(keys)),
-				fmt.Sprintf("add key %s to ConfigMap %s, or reference one of its keys", key, name))
+			add(fmt.Sprintf("key %s is not in %s %s (couldn't find key %s in %s %s), referenced by %s; it has: %s", key, kind, name, key, kind, name, where, keyList(keys)),
+				fmt.Sprintf("add key %s to %s %s, or reference one of its keys", key, kind, name))
 		}
 	}
-	secret := func(name, key, where string, optional *bool) {
-		if a.s.SecretKeys == nil || optional != nil && *optional {
-			return
-		}
-		keys, ok := a.secret(name)
-		switch {
-		case !ok:
-			add(fmt.Sprintf("Secret %s does not exist (secret %q not found), referenced by %s", name, name, where),
-				fmt.Sprintf("create Secret %s (an operator can), or fix the reference", name))
-		case key != "" && !slices.Contains(keys, key):
-			add(fmt.Sprintf("key %s is not in Secret %s (couldn't find key %s in Secret %s), referenced by %s; it has: %s", key, name, key, name, where, keyList(keys)),
-				fmt.Sprintf("add key %s to Secret %s, or reference one of its keys", key, name))
-		}
+	var cmLookup, secretLookup func(string) ([]string, bool)
+	if !a.s.Unreadable["configmaps"] {
+		cmLookup = func(n string) ([]string, bool) { k, ok := cms[n]; return k, ok }
 	}
+	if a.s.SecretKeys != nil {
+		secretLookup = a.secret
+	}
+	configMap := func(name, key, where string, optional *bool) { ref("ConfigMap", name, key, where, optional, cmLookup) }
+	secret := func(name, key, where string, optional *bool) { ref("Secret", name, key, where, optional, secretLookup) }
 	containers := slices.Concat(spec.InitContainers, spec.Containers)
 	for _, c := range containers {
 		for _, e := range c.Env {

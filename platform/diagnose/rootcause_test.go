@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"k8s-manage/hack/sandbox"
 	"k8s-manage/platform/diagnose"
@@ -45,11 +46,8 @@ spec:
 // One row per analyzer addition: the fault as a manifest, the scope asked about, and what the
 // top finding must name (empty: no cause in that scope).
 func TestRootCauseOnTheSandbox(t *testing.T) {
-	w := platformtest.New(t)
+	w, ns, cs := devNamespace(t, "rootcause")
 	ctx := context.Background()
-	dev := platformtest.Email("dev")
-	name := w.Tenant(t, "rootcause", []tenant.Member{{Email: dev, Role: tenant.Developer}})
-	ns := tenant.Namespace(name, "dev")
 	w.Apply(t, ns, deploy("healthy", 1, "", "")+
 		deploy("picky", 1, "      nodeSelector: {disktype: nvme}\n", "")+
 		deploy("spread", 4, `      affinity:
@@ -87,10 +85,6 @@ spec:
   maxReplicas: 3
   metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]
 `)
-	cs, err := w.Kube.As(tenant.Identity(dev))
-	if err != nil {
-		t.Fatal(err)
-	}
 	d := diagnose.New(w.Env.Client)
 	for _, tc := range []struct {
 		name  string
@@ -177,6 +171,20 @@ spec:
 	})
 }
 
+// devNamespace makes a tenant with a developer and returns its dev namespace and the
+// developer's (impersonating) client.
+func devNamespace(t *testing.T, prefix string) (*platformtest.World, string, kubernetes.Interface) {
+	t.Helper()
+	w := platformtest.New(t)
+	dev := platformtest.Email("dev")
+	name := w.Tenant(t, prefix, []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	cs, err := w.Kube.As(tenant.Identity(dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, tenant.Namespace(name, "dev"), cs
+}
+
 func podOf(t *testing.T, w *platformtest.World, ns, app string) string {
 	t.Helper()
 	var name string
@@ -194,11 +202,8 @@ func podOf(t *testing.T, w *platformtest.World, ns, app string) string {
 // What changed before it broke: a rollout to a crashing version is named as the likely cause of
 // the crash loop, with its revision, and the rollback to the revision before is proposed.
 func TestRolloutBeforeTheCrashIsTheLikelyCause(t *testing.T) {
-	w := platformtest.New(t)
+	w, ns, cs := devNamespace(t, "timeline")
 	ctx := context.Background()
-	dev := platformtest.Email("dev")
-	name := w.Tenant(t, "timeline", []tenant.Member{{Email: dev, Role: tenant.Developer}})
-	ns := tenant.Namespace(name, "dev")
 	w.Apply(t, ns, deploy("ledger", 1, "", ""))
 	platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
 		d, err := w.Env.Client.AppsV1().Deployments(ns).Get(ctx, "ledger", metav1.GetOptions{})
@@ -211,10 +216,6 @@ func TestRolloutBeforeTheCrashIsTheLikelyCause(t *testing.T) {
 	d.Spec.Template.Spec.Containers[0].Image = "registry.local/ledger:2.0"
 	d.Spec.Template.Annotations = map[string]string{sandbox.FaultAnnotation: sandbox.FaultCrashLoop}
 	if _, err := w.Env.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := w.Kube.As(tenant.Identity(dev))
-	if err != nil {
 		t.Fatal(err)
 	}
 	platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
