@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,5 +104,26 @@ func TestConfigChangeBeforeTheCrash(t *testing.T) {
 		if lc := rep.Findings[0].LikelyChange; lc != nil {
 			t.Errorf("a change %s (%s) was named the likely cause", c.At.Sub(crashAt), c.App)
 		}
+	}
+}
+
+// A missing reference shows what does exist, nearest first, so a typo is plain.
+func TestMissingReferenceShowsWhatExists(t *testing.T) {
+	one := int32(1)
+	labels := map[string]string{"app": "api"}
+	snap := &diagnose.Snapshot{
+		ConfigMaps: []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: "api-config"}}, {ObjectMeta: metav1.ObjectMeta{Name: "nginx-conf"}}},
+		Deployments: []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Name: "api", Labels: labels},
+			Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x",
+					EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "api-confg"}}}}}}}}}}},
+	}
+	rep := diagnose.Analyze(snap, diagnose.Scope{Namespace: "t-dev", App: "api"})
+	if len(rep.Findings) == 0 {
+		t.Fatal("no finding for a missing ConfigMap")
+	}
+	top := rep.Findings[0]
+	if !strings.Contains(top.Reason, "ConfigMap api-confg does not exist") || !strings.Contains(strings.Join(top.Evidence, "\n"), "did you mean ConfigMap api-config?") {
+		t.Fatalf("top finding %q, evidence %q", top.Reason, top.Evidence)
 	}
 }

@@ -225,6 +225,10 @@ func schedulingAdvice(msg string) string {
 		return "no node has room for the pod's requests: lower its CPU/memory requests, run fewer replicas, or add capacity"
 	case strings.Contains(m, "node affinity"), strings.Contains(m, "node selector"):
 		return "no node has the labels the pod's nodeSelector/affinity asks for: fix the selector"
+	case strings.Contains(m, "anti-affinity"):
+		return "the pods must run on different nodes (required anti-affinity) and every eligible node already runs one: run no more replicas than nodes, make the rule preferred instead of required, or add nodes"
+	case strings.Contains(m, "topology spread"):
+		return "the topology spread constraint cannot be met with the nodes there are: relax maxSkew or whenUnsatisfiable: ScheduleAnyway, or add nodes in the missing zone"
 	case strings.Contains(m, "taint"):
 		return "the nodes carry taints the pod does not tolerate: add a toleration or use other nodes"
 	case strings.Contains(m, "persistentvolumeclaim"):

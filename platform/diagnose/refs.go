@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"k8s-manage/internal/textutil"
 )
 
 // refs checks, before any kubelet tries, that what a pod template (or a bare pod) references
@@ -22,7 +25,7 @@ func (a *analysis) refs() {
 		}
 		for _, p := range a.missing(spec) {
 			ev := a.workloadEvents(key, 2)
-			a.add(Finding{Severity: Critical, Resource: key, Reason: p.reason, Evidence: ev, Suggestion: p.fix})
+			a.add(Finding{Severity: Critical, Resource: key, Reason: p.reason, Evidence: append(p.evidence, ev...), Suggestion: p.fix})
 		}
 	}
 	for _, d := range a.s.Deployments {
@@ -60,16 +63,19 @@ func (a *analysis) claimed(sts, tmpl string) bool {
 	return slices.ContainsFunc(a.s.PVCs, func(c corev1.PersistentVolumeClaim) bool { return strings.HasPrefix(c.Name, tmpl+"-"+sts+"-") })
 }
 
-type problem struct{ reason, fix string }
+type problem struct {
+	reason, fix string
+	evidence    []string
+}
 
 // missing lists what a pod spec references that does not exist, once each.
 func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 	var out []problem
 	seen := map[string]bool{}
-	add := func(reason, fix string) {
+	add := func(reason, fix string, evidence ...string) {
 		if !seen[reason] {
 			seen[reason] = true
-			out = append(out, problem{reason, fix})
+			out = append(out, problem{reason, fix, evidence})
 		}
 	}
 	cms := map[string][]string{}
@@ -84,6 +90,16 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 			cms[cm.Name] = []string{}
 		}
 	}
+	names := map[string][]string{"ConfigMap": slices.Collect(maps.Keys(cms))} // what exists, to show beside a missing name
+	for _, c := range a.s.PVCs {
+		names["PersistentVolumeClaim"] = append(names["PersistentVolumeClaim"], c.Name)
+	}
+	for _, sa := range a.s.ServiceAccounts {
+		names["ServiceAccount"] = append(names["ServiceAccount"], sa.Name)
+	}
+	for _, pc := range a.s.PriorityClasses {
+		names["PriorityClass"] = append(names["PriorityClass"], pc.Name)
+	}
 	// ref checks a reference to a ConfigMap or Secret (and a key in it); lookup is nil when the
 	// kind cannot be read, and the check is then skipped.
 	ref := func(kind, name, key, where string, optional *bool, lookup func(string) ([]string, bool)) {
@@ -94,7 +110,7 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 		switch {
 		case !ok:
 			add(fmt.Sprintf("%s %s does not exist (%s %q not found), referenced by %s", kind, name, strings.ToLower(kind), name, where),
-				fmt.Sprintf("create %s %s, or fix the reference (or mark it optional)", kind, name))
+				fmt.Sprintf("create %s %s, or fix the reference (or mark it optional)", kind, name), existing(kind, name, names[kind])...)
 		case key != "" && !slices.Contains(keys, key):
 			add(fmt.Sprintf("key %s is not in %s %s (couldn't find key %s in %s %s), referenced by %s; it has: %s", key, kind, name, key, kind, name, where, keyList(keys)),
 				fmt.Sprintf("add key %s to %s %s, or reference one of its keys", key, kind, name))
@@ -162,14 +178,14 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 		case v.PersistentVolumeClaim != nil:
 			if n := v.PersistentVolumeClaim.ClaimName; !claims[n] {
 				add(fmt.Sprintf("PersistentVolumeClaim %s does not exist (persistentvolumeclaim %q not found), mounted as %s: the pods stay Pending", n, n, where),
-					fmt.Sprintf("create PVC %s, or fix claimName", n))
+					fmt.Sprintf("create PVC %s, or fix claimName", n), existing("PersistentVolumeClaim", n, names["PersistentVolumeClaim"])...)
 			}
 		}
 	}
 	if sa := spec.ServiceAccountName; sa != "" && sa != "default" && !a.s.Unreadable["serviceaccounts"] &&
 		!slices.ContainsFunc(a.s.ServiceAccounts, func(x corev1.ServiceAccount) bool { return x.Name == sa }) {
 		add(fmt.Sprintf("ServiceAccount %s does not exist (serviceaccount %q not found): the ReplicaSet cannot create pods", sa, sa),
-			fmt.Sprintf("create ServiceAccount %s (with its RoleBinding), or use an existing one", sa))
+			fmt.Sprintf("create ServiceAccount %s (with its RoleBinding), or use an existing one", sa), existing("ServiceAccount", sa, names["ServiceAccount"])...)
 	}
 	for _, ps := range spec.ImagePullSecrets {
 		if _, ok := a.secret(ps.Name); ps.Name != "" && a.s.SecretKeys != nil && !ok {
@@ -180,9 +196,23 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 	if pc := spec.PriorityClassName; pc != "" && !a.s.Unreadable["priorityclasses"] && a.s.PriorityClasses != nil &&
 		!slices.ContainsFunc(a.s.PriorityClasses, func(x schedulingv1.PriorityClass) bool { return x.Name == pc }) && !builtinPriority(pc) {
 		add(fmt.Sprintf("PriorityClass %s does not exist (no PriorityClass with name %s was found): admission refuses the pods", pc, pc),
-			"use an existing PriorityClass, or ask the platform team to create it")
+			"use an existing PriorityClass, or ask the platform team to create it", existing("PriorityClass", pc, names["PriorityClass"])...)
 	}
 	return out
+}
+
+// existing names what exists of a kind beside a missing name, nearest first: a typo shows at once.
+func existing(kind, missing string, have []string) []string {
+	if len(have) == 0 {
+		return []string{fmt.Sprintf("no %s exists here", kind)}
+	}
+	have = slices.Clone(have)
+	slices.SortStableFunc(have, func(x, y string) int { return textutil.Distance(x, missing) - textutil.Distance(y, missing) })
+	line := fmt.Sprintf("%ss here: %s", kind, keyList(have[:min(len(have), 8)]))
+	if textutil.Distance(have[0], missing) <= 2 {
+		line = fmt.Sprintf("did you mean %s %s? %s", kind, have[0], line)
+	}
+	return []string{line}
 }
 
 func builtinPriority(name string) bool {
