@@ -1,6 +1,7 @@
 package diagnose_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,30 @@ func TestMissingReferenceShowsWhatExists(t *testing.T) {
 	top := rep.Findings[0]
 	if !strings.Contains(top.Reason, "ConfigMap api-confg does not exist") || !strings.Contains(strings.Join(top.Evidence, "\n"), "did you mean ConfigMap api-config?") {
 		t.Fatalf("top finding %q, evidence %q", top.Reason, top.Evidence)
+	}
+}
+
+// A secret that could not be read is no verdict; only one that does not exist is a cause.
+func TestUnreadableSecretIsNoVerdict(t *testing.T) {
+	one := int32(1)
+	labels := map[string]string{"app": "api"}
+	ref := corev1.EnvVar{Name: "T", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "api-token"}, Key: "token"}}}
+	snap := func(err error) *diagnose.Snapshot {
+		return &diagnose.Snapshot{
+			SecretKeys: func(string) ([]string, error) { return nil, err },
+			Deployments: []appsv1.Deployment{{ObjectMeta: metav1.ObjectMeta{Name: "api", Labels: labels},
+				Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x", Env: []corev1.EnvVar{ref}}}}}}}},
+		}
+	}
+	for _, f := range diagnose.Analyze(snap(errors.New("etcd timeout")), diagnose.Scope{Namespace: "t-dev", App: "api"}).Findings {
+		if strings.Contains(f.Reason, "Secret") {
+			t.Fatalf("an unreadable secret was reported: %s", f.Reason)
+		}
+	}
+	rep := diagnose.Analyze(snap(diagnose.ErrNotFound), diagnose.Scope{Namespace: "t-dev", App: "api"})
+	if len(rep.Findings) == 0 || !strings.Contains(rep.Findings[0].Reason, "Secret api-token does not exist") {
+		t.Fatalf("a missing secret was not reported: %+v", rep.Findings)
 	}
 }

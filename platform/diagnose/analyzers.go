@@ -408,7 +408,7 @@ func (a *analysis) ingresses() {
 			}
 		}
 		for _, t := range ing.Spec.TLS {
-			if _, ok := a.secret(t.SecretName); t.SecretName != "" && a.s.SecretKeys != nil && !ok {
+			if _, missing, _ := a.secret(t.SecretName); missing {
 				a.add(Finding{Severity: Critical, Resource: res, App: app, Reason: fmt.Sprintf("TLS secret %s does not exist: HTTPS for %s serves a default certificate", t.SecretName, strings.Join(t.Hosts, ", ")),
 					Suggestion: "upload the certificate or let cert-manager issue it"})
 			}

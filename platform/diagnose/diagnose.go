@@ -8,7 +8,9 @@ package diagnose
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -119,15 +121,19 @@ type Snapshot struct {
 	// Unreadable names the optional lists the person may not read ("serviceaccounts",
 	// "priorityclasses", …): the checks that need them are skipped, never guessed.
 	Unreadable map[string]bool
-	// SecretKeys answers whether a secret of the namespace exists and which keys it has (only the
-	// key names leave the service; nil skips the secret checks).
-	SecretKeys func(name string) (keys []string, ok bool)
+	// SecretKeys returns the key names of a secret of the namespace (only the names leave the
+	// service), ErrNotFound when it does not exist, or another error when that is unknown (the
+	// check is then skipped); nil skips the secret checks.
+	SecretKeys func(name string) (keys []string, err error)
 	// ServiceExists answers whether a service exists in any namespace (for webhooks).
 	ServiceExists func(namespace, name string) bool
 	// Changes are the platform's own records of what changed in the namespace (rollouts, config
 	// versions, scaling, HPA and quota edits), for the timeline; the caller fills them in.
 	Changes []Change
 }
+
+// ErrNotFound is SecretKeys' answer for a secret that does not exist.
+var ErrNotFound = errors.New("not found")
 
 // Diagnoser reads snapshots and analyzes them.
 type Diagnoser struct {
@@ -323,25 +329,27 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	keys := map[string][]string{} // memo: one read per referenced secret
-	found := map[string]bool{}
-	s.SecretKeys = func(name string) ([]string, bool) {
-		if k, seen := keys[name]; seen || found[name] {
-			return k, found[name]
+	type secretInfo struct {
+		keys []string
+		err  error
+	}
+	secrets := map[string]secretInfo{} // one read per referenced secret
+	s.SecretKeys = func(name string) ([]string, error) {
+		if info, seen := secrets[name]; seen {
+			return info.keys, info.err
 		}
+		var info secretInfo
 		sec, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			keys[name] = nil
-			return nil, false
+		switch {
+		case apierrors.IsNotFound(err):
+			info.err = ErrNotFound
+		case err != nil:
+			info.err = err // unknown: the checks that need it are skipped
+		default:
+			info.keys = slices.Sorted(maps.Keys(sec.Data))
 		}
-		for k := range sec.Data {
-			keys[name] = append(keys[name], k)
-		}
-		for k := range sec.StringData {
-			keys[name] = append(keys[name], k)
-		}
-		found[name] = true
-		return keys[name], true
+		secrets[name] = info
+		return info.keys, info.err
 	}
 	s.ServiceExists = func(namespace, name string) bool {
 		_, err := d.admin.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})

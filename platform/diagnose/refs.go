@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,7 +91,18 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 			cms[cm.Name] = []string{}
 		}
 	}
-	names := map[string][]string{"ConfigMap": slices.Collect(maps.Keys(cms))} // what exists, to show beside a missing name
+	// What exists of each kind that was listed, shown beside a missing name (secrets are never
+	// listed, only read by name).
+	names := map[string][]string{"PersistentVolumeClaim": {}}
+	if !a.s.Unreadable["configmaps"] {
+		names["ConfigMap"] = slices.Collect(maps.Keys(cms))
+	}
+	if !a.s.Unreadable["serviceaccounts"] {
+		names["ServiceAccount"] = []string{}
+	}
+	if !a.s.Unreadable["priorityclasses"] {
+		names["PriorityClass"] = []string{}
+	}
 	for _, c := range a.s.PVCs {
 		names["PersistentVolumeClaim"] = append(names["PersistentVolumeClaim"], c.Name)
 	}
@@ -100,28 +112,38 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 	for _, pc := range a.s.PriorityClasses {
 		names["PriorityClass"] = append(names["PriorityClass"], pc.Name)
 	}
+	existingOf := func(kind, missing string) []string {
+		if have, listed := names[kind]; listed {
+			return existing(kind, missing, have)
+		}
+		return nil
+	}
 	// ref checks a reference to a ConfigMap or Secret (and a key in it); lookup is nil when the
 	// kind cannot be read, and the check is then skipped.
-	ref := func(kind, name, key, where string, optional *bool, lookup func(string) ([]string, bool)) {
+	ref := func(kind, name, key, where string, optional *bool, lookup func(string) (keys []string, exists, known bool)) {
 		if lookup == nil || optional != nil && *optional {
 			return
 		}
-		keys, ok := lookup(name)
+		keys, ok, known := lookup(name)
 		switch {
+		case !known: // it could not be read: no verdict
 		case !ok:
 			add(fmt.Sprintf("%s %s does not exist (%s %q not found), referenced by %s", kind, name, strings.ToLower(kind), name, where),
-				fmt.Sprintf("create %s %s, or fix the reference (or mark it optional)", kind, name), existing(kind, name, names[kind])...)
+				fmt.Sprintf("create %s %s, or fix the reference (or mark it optional)", kind, name), existingOf(kind, name)...)
 		case key != "" && !slices.Contains(keys, key):
 			add(fmt.Sprintf("key %s is not in %s %s (couldn't find key %s in %s %s), referenced by %s; it has: %s", key, kind, name, key, kind, name, where, keyList(keys)),
 				fmt.Sprintf("add key %s to %s %s, or reference one of its keys", key, kind, name))
 		}
 	}
-	var cmLookup, secretLookup func(string) ([]string, bool)
+	var cmLookup, secretLookup func(string) ([]string, bool, bool)
 	if !a.s.Unreadable["configmaps"] {
-		cmLookup = func(n string) ([]string, bool) { k, ok := cms[n]; return k, ok }
+		cmLookup = func(n string) ([]string, bool, bool) { k, ok := cms[n]; return k, ok, true }
 	}
 	if a.s.SecretKeys != nil {
-		secretLookup = a.secret
+		secretLookup = func(n string) ([]string, bool, bool) {
+			keys, missing, known := a.secret(n)
+			return keys, !missing, known
+		}
 	}
 	configMap := func(name, key, where string, optional *bool) { ref("ConfigMap", name, key, where, optional, cmLookup) }
 	secret := func(name, key, where string, optional *bool) { ref("Secret", name, key, where, optional, secretLookup) }
@@ -178,17 +200,17 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 		case v.PersistentVolumeClaim != nil:
 			if n := v.PersistentVolumeClaim.ClaimName; !claims[n] {
 				add(fmt.Sprintf("PersistentVolumeClaim %s does not exist (persistentvolumeclaim %q not found), mounted as %s: the pods stay Pending", n, n, where),
-					fmt.Sprintf("create PVC %s, or fix claimName", n), existing("PersistentVolumeClaim", n, names["PersistentVolumeClaim"])...)
+					fmt.Sprintf("create PVC %s, or fix claimName", n), existingOf("PersistentVolumeClaim", n)...)
 			}
 		}
 	}
 	if sa := spec.ServiceAccountName; sa != "" && sa != "default" && !a.s.Unreadable["serviceaccounts"] &&
 		!slices.ContainsFunc(a.s.ServiceAccounts, func(x corev1.ServiceAccount) bool { return x.Name == sa }) {
 		add(fmt.Sprintf("ServiceAccount %s does not exist (serviceaccount %q not found): the ReplicaSet cannot create pods", sa, sa),
-			fmt.Sprintf("create ServiceAccount %s (with its RoleBinding), or use an existing one", sa), existing("ServiceAccount", sa, names["ServiceAccount"])...)
+			fmt.Sprintf("create ServiceAccount %s (with its RoleBinding), or use an existing one", sa), existingOf("ServiceAccount", sa)...)
 	}
 	for _, ps := range spec.ImagePullSecrets {
-		if _, ok := a.secret(ps.Name); ps.Name != "" && a.s.SecretKeys != nil && !ok {
+		if _, missing, _ := a.secret(ps.Name); missing {
 			add(fmt.Sprintf("imagePullSecret %s does not exist (secret %q not found): images from a private registry cannot be pulled", ps.Name, ps.Name),
 				fmt.Sprintf("create the docker-registry Secret %s, or fix imagePullSecrets", ps.Name))
 		}
@@ -196,7 +218,7 @@ func (a *analysis) missing(spec *corev1.PodSpec) []problem {
 	if pc := spec.PriorityClassName; pc != "" && !a.s.Unreadable["priorityclasses"] && a.s.PriorityClasses != nil &&
 		!slices.ContainsFunc(a.s.PriorityClasses, func(x schedulingv1.PriorityClass) bool { return x.Name == pc }) && !builtinPriority(pc) {
 		add(fmt.Sprintf("PriorityClass %s does not exist (no PriorityClass with name %s was found): admission refuses the pods", pc, pc),
-			"use an existing PriorityClass, or ask the platform team to create it", existing("PriorityClass", pc, names["PriorityClass"])...)
+			"use an existing PriorityClass, or ask the platform team to create it", existingOf("PriorityClass", pc)...)
 	}
 	return out
 }
@@ -230,12 +252,20 @@ func keyList(keys []string) string {
 	return strings.Join(keys, ", ")
 }
 
-// secret answers whether a secret exists and its key names.
-func (a *analysis) secret(name string) ([]string, bool) {
+// secret says whether a secret is known to be missing, and its key names when it exists; a
+// secret that could not be read is neither (known is false).
+func (a *analysis) secret(name string) (keys []string, missing, known bool) {
 	if a.s.SecretKeys == nil || name == "" {
-		return nil, false
+		return nil, false, false
 	}
-	return a.s.SecretKeys(name)
+	keys, err := a.s.SecretKeys(name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, true, true
+	case err != nil:
+		return nil, false, false
+	}
+	return keys, false, true
 }
 
 // unschedulable explains a Pending pod from its PodScheduled condition and the scheduler's
