@@ -218,8 +218,8 @@ func parse(text string, v view) (result, bool) {
 }
 
 // yieldToSymptom are the intents a reported failure overrides: looking at an app's status or
-// pods is what the diagnosis does anyway, and a change the person only reports ("x 扩到 25 个
-// 副本，只起来一部分") is not a request (a change asked for opens the message: imperative).
+// pods is what the diagnosis does anyway. A change the person only reports ("x 扩到 25 个副本，只
+// 起来一部分") is not a request either; one asked for is (see imperative).
 var yieldToSymptom = map[string]bool{"diagnose": true, "get_app_status": true, "list_pods": true, "list_apps": true, "get_hpa": true}
 
 // failureReport turns a reported failure into a diagnose call scoped to what the message names.
@@ -231,7 +231,7 @@ func failureReport(s string, sl slots, v view, best int) (result, bool) {
 	}
 	if best >= 0 {
 		in := intents[best]
-		if !yieldToSymptom[in.tool] && (mutating[in.tool] && imperative(s, in) || !mutating[in.tool]) {
+		if !yieldToSymptom[in.tool] && (readOnly[in.tool] || imperative(s, in)) { // asked for explicitly
 			return result{}, false
 		}
 	}
@@ -249,11 +249,11 @@ func failureReport(s string, sl slots, v view, best int) (result, bool) {
 	return result{tool: "diagnose", args: args}, true
 }
 
-// mutating are the intents that change something.
-var mutating = map[string]bool{"set_hpa": true, "delete_hpa": true, "start_canary": true, "promote_canary": true, "abort_canary": true,
-	"switch_blue_green": true, "clone_environment": true, "provision_service": true, "add_member": true, "set_config": true, "set_quota": true,
-	"trigger_build": true, "delete_service_instance": true, "rollback_app": true, "set_image": true, "restart_app": true, "delete_app": true,
-	"scale_app": true}
+// readOnly are the intents that change nothing; any other (a tool added later too) is a change,
+// which a reported failure overrides unless it is asked for.
+var readOnly = map[string]bool{"get_hpa": true, "get_config": true, "config_diff": true, "get_quota": true, "get_bill": true, "list_tenants": true,
+	"get_build": true, "list_builds": true, "list_service_instances": true, "search_knowledge": true, "list_revisions": true,
+	"get_pod_logs": true, "get_events": true, "list_pods": true, "list_apps": true, "get_app_status": true, "diagnose": true}
 
 // has says whether s holds the word w: an English word must start a word of s ("log" finds
 // "logs", "pending" is not in "spending"; a trailing "!" asks for the whole word); Chinese is
