@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -492,18 +493,22 @@ func (w *World) settled(ctx context.Context, ns string, o workload) (bool, strin
 				}
 			}
 			if o.kind == "StatefulSet" && len(pods.Items) > 0 { // ordered start: the first pod's state is the set's
-				return w.podSettled(ctx, ns, pods.Items[0].Name, o.fault, events)
+				return podSettled(&pods.Items[0], o.fault, events)
 			}
 			return false, fmt.Sprintf("%d of %d pods", len(pods.Items), replicas), nil
 		}
 		for _, p := range pods.Items {
-			if ok, what, err := w.podSettled(ctx, ns, p.Name, o.fault, events); !ok || err != nil {
+			if ok, what, err := podSettled(&p, o.fault, events); !ok || err != nil {
 				return ok, what, err
 			}
 		}
 		return true, "", nil
 	case "Pod":
-		return w.podSettled(ctx, ns, o.name, o.fault, events)
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return podSettled(p, o.fault, events)
 	case "PersistentVolumeClaim":
 		c, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, o.name, metav1.GetOptions{})
 		if err != nil {
@@ -555,11 +560,8 @@ func (w *World) replicaSetFailed(ctx context.Context, ns, deployment string) (bo
 
 // podSettled: the pod has a container state or a scheduling verdict with its event; a crash
 // fault has restarted and shows its BackOff event; an image fault its failed pull.
-func (w *World) podSettled(ctx context.Context, ns, name, fault string, events func(kind, name string) ([]string, error)) (bool, string, error) {
-	p, err := w.o.Kube.Admin().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return false, "", err
-	}
+func podSettled(p *corev1.Pod, fault string, events func(kind, name string) ([]string, error)) (bool, string, error) {
+	name := p.Name
 	for _, c := range p.Status.Conditions {
 		if c.Type == "PodScheduled" && c.Status == "False" {
 			ev, err := events("Pod", name)

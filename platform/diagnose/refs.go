@@ -384,13 +384,9 @@ func (a *analysis) workloadEvents(key string, max int) []string {
 	kind, name, _ := strings.Cut(key, "/")
 	objKind := map[string]string{"deployment": "Deployment", "statefulset": "StatefulSet", "job": "Job", "cronjob": "CronJob", "pod": "Pod"}[kind]
 	out := slices.Clone(a.events[objKind+"/"+name])
-	if kind == "deployment" {
-		for _, rs := range a.s.ReplicaSets {
-			for _, o := range rs.OwnerReferences {
-				if o.Kind == "Deployment" && o.Name == name {
-					out = append(out, a.events["ReplicaSet/"+rs.Name]...)
-				}
-			}
+	for _, rs := range slices.Sorted(maps.Keys(a.w.rsOwner)) {
+		if a.w.rsOwner[rs] == key {
+			out = append(out, a.events["ReplicaSet/"+rs]...)
 		}
 	}
 	for n, i := range a.w.podsOf[key] {

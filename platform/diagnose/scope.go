@@ -28,6 +28,7 @@ type wiring struct {
 	tmpl     map[string]tmplInfo // workload key -> its pod template
 	appOf    map[string]string   // resource key -> app name
 	services map[string]int      // service name -> index into s.Services
+	rsOwner  map[string]string   // ReplicaSet name -> "deployment/y"
 }
 
 type tmplInfo struct {
@@ -43,11 +44,10 @@ func appName(l map[string]string, fallback string) string {
 
 func newWiring(s *Snapshot) *wiring {
 	w := &wiring{s: s, owner: map[string]string{}, podsOf: map[string][]int{}, tmpl: map[string]tmplInfo{}, appOf: map[string]string{},
-		services: map[string]int{}}
-	rsOwner := map[string]string{}
+		services: map[string]int{}, rsOwner: map[string]string{}}
 	for _, rs := range s.ReplicaSets {
 		if c := metav1.GetControllerOf(&rs); c != nil && c.Kind == "Deployment" {
-			rsOwner[rs.Name] = "deployment/" + c.Name
+			w.rsOwner[rs.Name] = "deployment/" + c.Name
 		}
 	}
 	jobOwner := map[string]string{}
@@ -84,7 +84,7 @@ func newWiring(s *Snapshot) *wiring {
 		if c := metav1.GetControllerOf(p); c != nil {
 			switch c.Kind {
 			case "ReplicaSet":
-				owner = rsOwner[c.Name]
+				owner = w.rsOwner[c.Name]
 			case "StatefulSet":
 				owner = "statefulset/" + c.Name
 			case "Job":

@@ -40,12 +40,7 @@ const revisionAnn = "deployment.kubernetes.io/revision"
 func (a *analysis) rollouts() []Change {
 	var out []Change
 	for _, rs := range a.s.ReplicaSets {
-		owner := ""
-		for _, o := range rs.OwnerReferences {
-			if o.Kind == "Deployment" {
-				owner = "deployment/" + o.Name
-			}
-		}
+		owner := a.w.rsOwner[rs.Name]
 		rev, _ := strconv.Atoi(rs.Annotations[revisionAnn])
 		if owner == "" || rev < 2 || !a.has(owner) {
 			continue
@@ -79,7 +74,7 @@ func (a *analysis) firstSigns() []Event {
 		}
 		key := strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name
 		if e.InvolvedObject.Kind == "ReplicaSet" {
-			key = a.rsOwner(e.InvolvedObject.Name)
+			key = a.w.rsOwner[e.InvolvedObject.Name]
 		}
 		if key == "" || !a.has(key) {
 			continue
@@ -97,19 +92,6 @@ func (a *analysis) firstSigns() []Event {
 	}
 	slices.SortFunc(out, func(x, y Event) int { return x.At.Compare(y.At) })
 	return out
-}
-
-func (a *analysis) rsOwner(rs string) string {
-	for _, r := range a.s.ReplicaSets {
-		if r.Name == rs {
-			for _, o := range r.OwnerReferences {
-				if o.Kind == "Deployment" {
-					return "deployment/" + o.Name
-				}
-			}
-		}
-	}
-	return ""
 }
 
 // timeline merges the scope's changes and the failure's first signs, and names the last change
