@@ -142,10 +142,13 @@ func TestApprovalByCard(t *testing.T) {
 	h, _ := start(t, w, func(o *dingtalk.Options) { o.CardTemplateID = "tpl-approval.schema" })
 	h.Say(t, chattest.Dev, "card-1", "把 nginx 扩容到 5 个副本")
 	card := chattest.WaitPost(t, h, "with an approval", func(p chattest.Post) bool { return p.Approval != "" })
+	// The text reply goes first and the card is delivered after it: wait for the card.
 	var delivered map[string]any
-	for _, m := range h.fake.Sent() {
-		if m.Via == "card" {
-			delivered = m.Raw
+	for deadline := time.Now().Add(10 * time.Second); delivered == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, m := range h.fake.Sent() {
+			if m.Via == "card" {
+				delivered = m.Raw
+			}
 		}
 	}
 	if delivered == nil || delivered["outTrackId"] != "k8sm-approval-"+card.Approval || delivered["callbackType"] != "STREAM" {
