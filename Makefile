@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -17,6 +17,18 @@ web-build: ## build the console and widget (TypeScript, Vite) into web/dist; ins
 	cd web && (npm ci --no-audit --no-fund >/dev/null || npm ci --no-audit --no-fund) && npm run build
 
 build-all: web-build build ## web-build, then build (the binary embeds the console)
+
+# The OCI image, built without a container daemon (hack/image, go-containerregistry): one
+# docker-loadable tarball per platform and an OCI layout with the index under bin/image.
+# IMAGE_PUSH=registry.example.com/k8s-manage:v1 also pushes it. deploy/docker/Dockerfile runs
+# this same target (IMAGE_FLAGS=--rootfs).
+IMAGE_REPO ?= k8s-manage
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_PUSH ?=
+IMAGE_FLAGS ?=
+image: web-build ## build the k8s-manage image for linux/amd64 and linux/arm64 into bin/image (IMAGE_PUSH=ref to push)
+	$(GO) run ./hack/image --repo $(IMAGE_REPO) --version $(VERSION) --commit $(COMMIT) --platforms $(IMAGE_PLATFORMS) \
+		--ldflags "$(LDFLAGS)" --out bin/image $(if $(IMAGE_PUSH),--push $(IMAGE_PUSH)) $(IMAGE_FLAGS)
 
 # With no cluster configured (K8SM_CLUSTER_MODE / K8SM_CLUSTER_KUBECONFIG / K8SM_CONFIG unset),
 # `make run` uses the local sandbox control plane, building and starting it as needed.
