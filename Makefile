@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image
+.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image tools-bins kustomize-base
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -38,14 +38,22 @@ run: build-all sandbox-bins ## serve on 127.0.0.1:8080 (SQLite under ./data, the
 
 # test-deps installs and starts what the suites need (PostgreSQL, milvus-lite, the sandbox control plane)
 # and writes their environment to bin/.test.env.
-test-deps: sandbox-up web-build
+test-deps: sandbox-up web-build tools-bins
 	@mkdir -p bin
-	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" > bin/.test.env
+	@echo "K8SM_TEST_HELM=$$(hack/tools/build.sh)/helm" > bin/.test.env
+	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" >> bin/.test.env
 	@echo "K8SM_TEST_MILVUS_ADDR=$$(hack/ci/milvus.sh)" >> bin/.test.env
 	@echo "K8SM_TEST_CHROMIUM=$$(hack/ci/chromium.sh)" >> bin/.test.env
 
 sandbox-bins: ## build the control-plane binaries (cached by pinned versions; cold build ~10-20 min)
 	hack/sandbox/build.sh >/dev/null
+
+tools-bins: ## build the test tools pinned under hack/tools (the helm CLI; cached by pins, cold ~6 min)
+	hack/tools/build.sh >/dev/null
+
+# kustomize-base regenerates deploy/kustomize/base from the chart's defaults (a test fails when it is stale).
+kustomize-base: tools-bins ## regenerate deploy/kustomize/base from deploy/helm/k8s-manage
+	$(GO) run ./hack/genkustomize
 
 sandbox-up: sandbox-bins ## start (or reuse) the local control plane: 3 kwok nodes, loopback only
 	$(GO) run ./cmd/k8s-manage sandbox up

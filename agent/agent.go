@@ -199,8 +199,9 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{opts: opts, prompt: prompt, approvals: approval.New(opts.Store, nil), cp: checkpoints{db: opts.Store, seal: opts.Sealer},
-		convs: conversations{opts.Store}, metrics: newMetrics(opts.Registry)}, nil
+	approvals := approval.New(opts.Store, nil)
+	return &Service{opts: opts, prompt: prompt, approvals: approvals, cp: checkpoints{db: opts.Store, seal: opts.Sealer},
+		convs: conversations{opts.Store}, metrics: newMetrics(opts.Registry, approvals.PendingCount)}, nil
 }
 
 // ErrNotAdmin is returned when a user asks for a tenant's audit log without the admin role.

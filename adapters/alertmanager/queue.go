@@ -171,6 +171,16 @@ func (q *Queue) PostedSince(ctx context.Context, groupKey string, t time.Time) (
 	return n, err
 }
 
+// OldestQueued is how long the oldest queued (not yet worked) alert has waited; 0 when none.
+func (q *Queue) OldestQueued(ctx context.Context) (time.Duration, error) {
+	var oldest sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT MIN(received_at) FROM alert_queue WHERE state = ?`, Queued).Scan(&oldest)
+	if err != nil || !oldest.Valid {
+		return 0, err
+	}
+	return max(0, q.now().Sub(time.UnixMilli(oldest.Int64))), nil
+}
+
 // Counts returns the number of items by state.
 func (q *Queue) Counts(ctx context.Context) (map[string]int, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM alert_queue GROUP BY state`)

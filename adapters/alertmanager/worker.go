@@ -109,8 +109,20 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	w := &Worker{o: o, handled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "k8sm_alerts_handled_total",
 		Help: "Alerts worked off by the diagnosis worker, by final state."}, []string{"state"})}
 	if o.Registry != nil {
-		if err := o.Registry.Register(w.handled); err != nil {
-			return nil, err
+		age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "k8sm_alert_queue_oldest_seconds",
+			Help: "Age of the oldest alert waiting in the shared queue (the same on every replica)."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			d, err := o.Queue.OldestQueued(ctx)
+			if err != nil {
+				return -1
+			}
+			return d.Seconds()
+		})
+		for _, c := range []prometheus.Collector{w.handled, age} {
+			if err := o.Registry.Register(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return w, nil

@@ -220,6 +220,16 @@ func (s *Store) Decide(ctx context.Context, id, decider string, approve bool, re
 	return r, fmt.Errorf("%w: %s was %s by %s", ErrAlreadyDecided, id, r.Status, r.DecidedBy)
 }
 
+// PendingCount is how many requests wait for a decision (the approval backlog metric).
+func (s *Store) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM approvals WHERE status = ?", string(Pending)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("approval: count pending: %w", err)
+	}
+	return n, nil
+}
+
 // ExpireDue marks every pending request past its expiry as expired and returns how many.
 func (s *Store) ExpireDue(ctx context.Context) (int, error) {
 	now := s.now().UnixMilli()

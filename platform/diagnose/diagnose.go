@@ -339,7 +339,9 @@ func (d *Diagnoser) Snapshot(ctx context.Context, cs kubernetes.Interface, ns st
 			return info.keys, info.err
 		}
 		var info secretInfo
-		sec, err := d.admin.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		// As the caller: the service account cannot read Secrets (deploy/helm RBAC), and a
+		// caller whose role cannot read them gets no verdict on them.
+		sec, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			info.err = ErrNotFound

@@ -46,7 +46,9 @@ spec:
 // One row per analyzer addition: the fault as a manifest, the scope asked about, and what the
 // top finding must name (empty: no cause in that scope).
 func TestRootCauseOnTheSandbox(t *testing.T) {
-	w, ns, cs := devNamespace(t, "rootcause")
+	// An operator: secrets are read as the caller (the service account cannot read them), and
+	// operators may.
+	w, ns, cs := memberNamespace(t, "rootcause", tenant.Operator)
 	ctx := context.Background()
 	w.Apply(t, ns, deploy("healthy", 1, "", "")+
 		deploy("picky", 1, "      nodeSelector: {disktype: nvme}\n", "")+
@@ -174,10 +176,16 @@ spec:
 // devNamespace makes a tenant with a developer and returns its dev namespace and the
 // developer's (impersonating) client.
 func devNamespace(t *testing.T, prefix string) (*platformtest.World, string, kubernetes.Interface) {
+	return memberNamespace(t, prefix, tenant.Developer)
+}
+
+// memberNamespace makes a tenant with one member of role and returns its dev namespace and the
+// member's (impersonating) client.
+func memberNamespace(t *testing.T, prefix string, role tenant.Role) (*platformtest.World, string, kubernetes.Interface) {
 	t.Helper()
 	w := platformtest.New(t)
 	dev := platformtest.Email("dev")
-	name := w.Tenant(t, prefix, []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	name := w.Tenant(t, prefix, []tenant.Member{{Email: dev, Role: role}})
 	cs, err := w.Kube.As(tenant.Identity(dev))
 	if err != nil {
 		t.Fatal(err)

@@ -195,7 +195,8 @@ func (s *Service) describe(secret string, c *x509.Certificate, hosts []string) *
 }
 
 // Certificates reports the expiry of every TLS certificate the namespace's ingresses use. Only
-// the public certificate is read (with the service identity: tenants' viewers cannot read secrets).
+// the public certificate is used. The Secret is read as the caller (the service account may not
+// read Secrets): a role that cannot read it sees the certificate as unreadable.
 func (s *Service) Certificates(ctx context.Context, t apps.Target) ([]Certificate, error) {
 	cs, err := s.kube.As(t.As)
 	if err != nil {
@@ -205,10 +206,10 @@ func (s *Service) Certificates(ctx context.Context, t apps.Target) ([]Certificat
 	if err != nil {
 		return nil, perr.FromAPI(err, "list ingresses of "+t.Namespace)
 	}
-	return s.certificates(ctx, s.kube.Admin(), t.Namespace, ings.Items), nil
+	return s.certificates(ctx, cs, t.Namespace, ings.Items), nil
 }
 
-func (s *Service) certificates(ctx context.Context, admin kubernetes.Interface, ns string, ings []networkingv1.Ingress) []Certificate {
+func (s *Service) certificates(ctx context.Context, cs kubernetes.Interface, ns string, ings []networkingv1.Ingress) []Certificate {
 	seen := map[string]bool{}
 	var out []Certificate
 	for _, ing := range ings {
@@ -217,7 +218,7 @@ func (s *Service) certificates(ctx context.Context, admin kubernetes.Interface, 
 				continue
 			}
 			seen[tl.SecretName] = true
-			sec, err := admin.CoreV1().Secrets(ns).Get(ctx, tl.SecretName, metav1.GetOptions{})
+			sec, err := cs.CoreV1().Secrets(ns).Get(ctx, tl.SecretName, metav1.GetOptions{})
 			if err != nil {
 				out = append(out, Certificate{Secret: tl.SecretName, Hosts: tl.Hosts, Status: "missing"})
 				continue

@@ -50,6 +50,10 @@ var (
 	write = []string{"create", "update", "patch", "delete"}
 )
 
+// Rules returns the RBAC rules of a role's ClusterRole (the Helm chart ships the same four
+// ClusterRoles; a test keeps them equal).
+func Rules(r Role) []rbacv1.PolicyRule { return rules(r) }
+
 // rules returns the RBAC rules of a role, cumulative over the roles below it.
 func rules(r Role) []rbacv1.PolicyRule {
 	var out []rbacv1.PolicyRule

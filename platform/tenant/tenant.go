@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -194,7 +195,9 @@ func (q Quota) resourceList() (corev1.ResourceList, error) {
 	return out, nil
 }
 
-// EnsureClusterRoles creates or updates the ClusterRoles tenant RoleBindings refer to.
+// EnsureClusterRoles creates or updates the ClusterRoles tenant RoleBindings refer to. Roles
+// that already have this version's rules are left alone, so a service account without write
+// access to ClusterRoles (the Helm chart's) starts when the chart created them.
 func (s *Service) EnsureClusterRoles(ctx context.Context) error {
 	for _, r := range Roles {
 		cr := &rbacv1.ClusterRole{
@@ -205,6 +208,8 @@ func (s *Service) EnsureClusterRoles(ctx context.Context) error {
 		switch {
 		case apierrors.IsNotFound(err):
 			_, err = s.kube.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{})
+		case err == nil && equality.Semantic.DeepEqual(existing.Rules, cr.Rules):
+			continue // as shipped (the Helm chart creates them): nothing to write
 		case err == nil:
 			existing.Rules = cr.Rules
 			_, err = s.kube.RbacV1().ClusterRoles().Update(ctx, existing, metav1.UpdateOptions{})
