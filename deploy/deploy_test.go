@@ -231,7 +231,9 @@ func TestChartAndOverlaysApplyOnTheSandbox(t *testing.T) {
 				if _, err := env.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() { _ = env.Client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{}) })
+				t.Cleanup(func() {
+					_ = env.Client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+				})
 			}
 			cmd := exec.Command(kc, "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts", "--field-manager", "deploy-test", "-f", "-")
 			cmd.Stdin = strings.NewReader(manifest)
