@@ -163,6 +163,9 @@ func (p *planned) WithTools(ts []*schema.ToolInfo) (model.ToolCallingChatModel, 
 // Notice is a message the service posts on its own (an alert's diagnosis or its resolution) to
 // a chat channel; each surface renders it its own way.
 type Notice struct {
+	// ID identifies this delivery (one alert state): a surface that can search its channel
+	// stamps it on the message, so a retry after a crash can tell whether it already posted.
+	ID       string
 	Key      string // the alert group key (one thread per key)
 	Title    string
 	Text     string // Markdown-ish plain text

@@ -3,6 +3,7 @@ package alertmanager_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"k8s-manage/adapters/chattest"
 	"k8s-manage/adapters/slack"
 	"k8s-manage/adapters/slack/slackfake"
+	"k8s-manage/agent"
 	"k8s-manage/internal/store"
 	"k8s-manage/internal/store/storetest"
 	"k8s-manage/platform/platformtest"
@@ -232,4 +234,74 @@ type owners map[string][2]string
 func (o owners) Owner(_ context.Context, ns string) (string, string, error) {
 	v := o[ns]
 	return v[0], v[1], nil
+}
+
+// A worker that died between posting to Slack and recording the post (or just before posting)
+// leaves its claim with the post under way. The worker that takes it over after the lease
+// searches the channel (conversations.history, by the delivery id in the message metadata) and
+// posts only when the first attempt never arrived: once either way.
+func TestTakeoverAfterACrashMidPostPostsOnce(t *testing.T) {
+	w := chattest.New(t)
+	w.CrashingApp(t, "order-service")
+	for _, tc := range []struct {
+		name         string
+		postedBefore bool
+	}{{"died after posting", true}, {"died before posting", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := slackfake.New()
+			t.Cleanup(fake.Stop)
+			bot, err := slack.New(slack.Options{BotToken: "xoxb-1", AppToken: "xapp-1", APIURL: fake.GetAPIURL(), Agent: w.Agent, Seen: w.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := alertmanager.NewQueue(w.Store, nil)
+			group := "crash-" + tc.name
+			if _, _, err := q.Enqueue(context.Background(), &alertmanager.Webhook{GroupKey: group, Alerts: []alertmanager.Alert{
+				alert("fp-"+group, "firing", map[string]string{"alertname": "KubePodCrashLooping", "namespace": w.NS, "deployment": "order-service"})}}); err != nil {
+				t.Fatal(err)
+			}
+			// The worker that dies: it claims, marks the post under way, maybe posts, and is gone.
+			items, err := q.Claim(context.Background(), 1, time.Hour)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("claim: %v %d", err, len(items))
+			}
+			it := items[0]
+			if err := q.Progress(context.Background(), it, `{"sending":"slack:C_ALERTS"}`); err != nil {
+				t.Fatal(err)
+			}
+			if tc.postedBefore {
+				if _, err := bot.Notify(context.Background(), "C_ALERTS", "", agent.Notice{ID: it.ID, Title: "[FIRING] KubePodCrashLooping", Text: "first attempt"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The lease must outlast one alert's work (a diagnosis), or the worker takes over
+			// its own claims; here it is short so the test need not wait minutes.
+			time.Sleep(1100 * time.Millisecond)
+			before, _ := q.Counts(context.Background())
+			worker, err := alertmanager.NewWorker(alertmanager.WorkerOptions{Queue: q, Agent: w.Agent, Owners: owners{w.NS: {w.Tenant, "dev"}},
+				Notifiers: map[string]alertmanager.Notifier{"slack": bot}, Identity: w.Alerter, Lease: time.Second, Poll: 20 * time.Millisecond,
+				Routes: []alertmanager.Route{{Match: map[string]string{"tenant": w.Tenant}, Targets: []alertmanager.Target{{Surface: "slack", Channel: "C_ALERTS"}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = worker.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+			platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+				c, _ := q.Counts(context.Background())
+				return c[alertmanager.Done] == before[alertmanager.Done]+1, fmt.Sprint(c)
+			})
+			if n := len(fake.Messages()); n != 1 {
+				t.Fatalf("%d messages in the channel, want exactly 1", n)
+			}
+			if got := fake.Calls("/conversations.history"); got != 1 {
+				t.Errorf("conversations.history called %d times, want 1 (only for the post under way)", got)
+			}
+			// The stale worker's late writes are fenced off: its claim is no longer the item's.
+			if err := q.Finish(context.Background(), it, alertmanager.Failed, "{}"); !errors.Is(err, alertmanager.ErrLostClaim) {
+				t.Errorf("a stale claim finished the item: %v", err)
+			}
+		})
+	}
 }

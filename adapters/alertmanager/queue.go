@@ -32,6 +32,9 @@ type Item struct {
 	State                                       string
 	Attempts                                    int
 	Outcome                                     string
+	// ClaimedAt fences the claim: a worker's writes to its item hold only while the claim is
+	// still its own (not taken over after the lease).
+	ClaimedAt int64
 }
 
 // Queue is the durable alert queue in the service store.
@@ -129,6 +132,7 @@ func (q *Queue) Claim(ctx context.Context, n int, lease time.Duration) ([]Item, 
 		}
 		c.it.State = Working
 		c.it.Attempts++
+		c.it.ClaimedAt = now.UnixMilli()
 		out = append(out, c.it)
 	}
 	return out, nil
@@ -149,18 +153,36 @@ func scanItem(row interface{ Scan(...any) error }, it *Item, extra ...any) error
 	return nil
 }
 
-// Finish moves a working item to a final state with its outcome.
-func (q *Queue) Finish(ctx context.Context, id, state, outcome string) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, finished_at = ? WHERE id = ? AND state = ?`,
-		state, outcome, q.now().UnixMilli(), id, Working)
-	return err
+// ErrLostClaim says another worker took the item over (this worker outlived its lease).
+var ErrLostClaim = errors.New("alert claim lost to another worker")
+
+func fenced(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrLostClaim
+	}
+	return nil
 }
 
-// Retry puts a working item back in the queue, due after delay.
-func (q *Queue) Retry(ctx context.Context, id, outcome string, delay time.Duration) error {
-	_, err := q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, next_at = ?, claimed_at = 0 WHERE id = ? AND state = ?`,
-		Queued, outcome, q.now().Add(delay).UnixMilli(), id, Working)
-	return err
+// Finish moves a claimed item to a final state with its outcome.
+func (q *Queue) Finish(ctx context.Context, it Item, state, outcome string) error {
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, finished_at = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
+		state, outcome, q.now().UnixMilli(), it.ID, Working, it.ClaimedAt))
+}
+
+// Progress records a claimed item's outcome so far (which channels it was posted to, which
+// post is under way), so a worker taking it over does not post twice.
+func (q *Queue) Progress(ctx context.Context, it Item, outcome string) error {
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET outcome = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
+		outcome, it.ID, Working, it.ClaimedAt))
+}
+
+// Retry puts a claimed item back in the queue, due after delay.
+func (q *Queue) Retry(ctx context.Context, it Item, outcome string, delay time.Duration) error {
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, next_at = ?, claimed_at = 0 WHERE id = ? AND state = ? AND claimed_at = ?`,
+		Queued, outcome, q.now().Add(delay).UnixMilli(), it.ID, Working, it.ClaimedAt))
 }
 
 // PostedSince counts the group's items that were posted (done) since t: the rate limiter.

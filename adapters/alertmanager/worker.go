@@ -33,6 +33,13 @@ type Notifier interface {
 	Notify(ctx context.Context, channel, thread string, n agent.Notice) (string, error)
 }
 
+// Finder is a Notifier that can search its channel for a delivery (Slack, by message metadata).
+// After a worker died between posting and recording the post, the next worker asks it instead
+// of posting again; surfaces without it (DingTalk robots) are posted at least once.
+type Finder interface {
+	Posted(ctx context.Context, channel, thread, id string) (ref string, found bool, err error)
+}
+
 // Target is a channel of a surface: slack + channel id, dingtalk + robot name.
 type Target struct {
 	Surface string
@@ -172,12 +179,16 @@ type outcome struct {
 	App     string   `json:"app,omitempty"`
 	Finding string   `json:"finding,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Sending is the target whose post was under way: if the worker died there, whether it
+	// went out is unknown until the channel is searched.
+	Sending string `json:"sending,omitempty"`
 }
 
 func (w *Worker) finish(ctx context.Context, it Item, state string, oc outcome) {
 	b, _ := json.Marshal(oc)
-	if err := w.o.Queue.Finish(ctx, it.ID, state, string(b)); err != nil {
+	if err := w.o.Queue.Finish(ctx, it, state, string(b)); err != nil {
 		w.o.Log.Error("alert finish", "alert", it.ID, "err", err)
+		return
 	}
 	w.handled.WithLabelValues(state).Inc()
 	w.o.Log.Info("alert handled", "alert", it.ID, "group", it.GroupKey, "status", it.Status, "state", state, "posted", len(oc.Posted),
@@ -260,22 +271,71 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 		}
 		notice.Text = b.String()
 	}
+	notice.ID = it.ID
 	var errs []error
 	for _, t := range targets {
 		if slices.Contains(oc.Posted, t.String()) {
 			continue
 		}
+		if prev.Sending == t.String() {
+			// The previous worker died while posting here: look before posting again.
+			if found, err := w.find(ctx, it, t); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", t, err))
+				continue
+			} else if found {
+				oc.Posted = append(oc.Posted, t.String())
+				continue
+			}
+		}
+		oc.Sending = t.String()
+		if err := w.progress(ctx, it, oc); err != nil {
+			w.o.Log.Warn("alert taken over", "alert", it.ID, "err", err)
+			return
+		}
 		if err := w.post(ctx, it.GroupKey, t, notice); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t, err))
+			errs = append(errs, fmt.Errorf("%s: %w", t, err)) // Sending stays: a timeout may have gone out
 			continue
 		}
-		oc.Posted = append(oc.Posted, t.String())
+		oc.Posted, oc.Sending = append(oc.Posted, t.String()), ""
+		if err := w.progress(ctx, it, oc); err != nil {
+			w.o.Log.Warn("alert taken over", "alert", it.ID, "err", err)
+			return
+		}
 	}
 	if len(errs) > 0 {
 		w.retry(ctx, it, oc, errors.Join(errs...))
 		return
 	}
 	w.finish(ctx, it, Done, oc)
+}
+
+func (w *Worker) progress(ctx context.Context, it Item, oc outcome) error {
+	b, _ := json.Marshal(oc)
+	return w.o.Queue.Progress(ctx, it, string(b))
+}
+
+// find asks a Finder surface whether the delivery already reached t (recording the thread it
+// started); a surface that cannot search says no.
+func (w *Worker) find(ctx context.Context, it Item, t Target) (bool, error) {
+	f, ok := w.o.Notifiers[t.Surface].(Finder)
+	if !ok {
+		return false, nil
+	}
+	thread, err := w.o.Queue.Thread(ctx, it.GroupKey, t.Surface, t.Channel)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ref, found, err := f.Posted(ctx, t.Channel, thread, it.ID)
+	if err != nil || !found {
+		return false, err
+	}
+	w.o.Log.Info("alert was already posted", "alert", it.ID, "target", t.String())
+	if thread == "" && ref != "" {
+		return true, w.o.Queue.SetThread(ctx, it.GroupKey, t.Surface, t.Channel, ref)
+	}
+	return true, nil
 }
 
 func (w *Worker) post(ctx context.Context, group string, t Target, n agent.Notice) error {
@@ -305,7 +365,7 @@ func (w *Worker) retry(ctx context.Context, it Item, oc outcome, err error) {
 	b, _ := json.Marshal(oc)
 	delay := time.Duration(1<<min(it.Attempts, 8)) * time.Second
 	w.o.Log.Warn("alert retry", "alert", it.ID, "attempt", it.Attempts, "in", delay, "err", err)
-	if err := w.o.Queue.Retry(ctx, it.ID, string(b), delay); err != nil {
+	if err := w.o.Queue.Retry(ctx, it, string(b), delay); err != nil {
 		w.o.Log.Error("alert retry", "alert", it.ID, "err", err)
 	}
 }

@@ -478,11 +478,55 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
+	if n.ID != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: noticeEvent, EventPayload: map[string]any{"delivery": n.ID}}))
+	}
 	_, ts, err := b.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("slack chat.postMessage to %s: %w", channel, err)
 	}
 	return cmp.Or(thread, ts), nil
+}
+
+// noticeEvent is the metadata event type stamped on alert notices.
+const noticeEvent = "k8sm_alert_notice"
+
+// Posted looks for the notice delivery id in the channel (in thread, when given) and returns
+// the thread it belongs to: the alert worker asks after a worker died between posting and
+// recording the post. It reads the last day's messages, with their metadata.
+func (b *Bot) Posted(ctx context.Context, channel, thread, id string) (string, bool, error) {
+	oldest := fmt.Sprintf("%d.000000", time.Now().Add(-24*time.Hour).Unix())
+	var msgs []slack.Message
+	cursor := ""
+	for page := 0; page < 10; page++ {
+		var more bool
+		var next string
+		if thread != "" {
+			got, m, n, err := b.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel,
+				Timestamp: thread, Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
+			if err != nil {
+				return "", false, fmt.Errorf("slack conversations.replies of %s: %w", channel, err)
+			}
+			msgs, more, next = got, m, n
+		} else {
+			resp, err := b.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: channel,
+				Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
+			if err != nil {
+				return "", false, fmt.Errorf("slack conversations.history of %s: %w", channel, err)
+			}
+			msgs, more, next = resp.Messages, resp.HasMore, resp.ResponseMetaData.NextCursor
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == noticeEvent && m.Metadata.EventPayload["delivery"] == id {
+				return cmp.Or(thread, m.ThreadTimestamp, m.Timestamp), true, nil
+			}
+		}
+		if !more || next == "" {
+			return "", false, nil
+		}
+		cursor = next
+	}
+	return "", false, nil
 }
 
 // threadKey is the agent conversation of one person in a Slack thread: a conversation belongs to

@@ -29,6 +29,7 @@ type Message struct {
 	Ephemeral                   bool
 	User                        string // ephemeral recipient
 	Updates                     int
+	Metadata                    map[string]any // chat.postMessage metadata (event_type, event_payload)
 }
 
 // Buttons returns the action_id=value pairs of the message's buttons.
@@ -125,6 +126,8 @@ func New(users ...User) *Server {
 		c.Handle("/chat.postEphemeral", s.post(true))
 		c.Handle("/chat.update", s.update)
 		c.Handle("/users.info", s.userInfo)
+		c.Handle("/conversations.history", s.history(false))
+		c.Handle("/conversations.replies", s.history(true))
 		c.Handle("/auth.test", s.authTest)
 	})
 	s.Server = ts
@@ -161,6 +164,9 @@ func (s *Server) post(ephemeral bool) http.HandlerFunc {
 		if b := r.Form.Get("blocks"); b != "" {
 			_ = json.Unmarshal([]byte(b), &m.Blocks)
 		}
+		if md := r.Form.Get("metadata"); md != "" {
+			_ = json.Unmarshal([]byte(md), &m.Metadata)
+		}
 		s.msgs = append(s.msgs, m)
 		s.mu.Unlock()
 		if m.Channel == "" {
@@ -196,6 +202,41 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fail(w, "message_not_found")
+}
+
+// history serves conversations.history (a channel's top-level messages, newest first) and
+// conversations.replies (a thread: its parent, then the replies, oldest first), with metadata
+// only when include_all_metadata is 1, as Slack does. One page holds everything.
+func (s *Server) history(replies bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls[r.URL.Path]++
+		channel, ts := r.Form.Get("channel"), r.Form.Get("ts")
+		withMeta := r.Form.Get("include_all_metadata") == "1"
+		var out []map[string]any
+		for _, m := range s.msgs {
+			if m.Channel != channel || m.Ephemeral {
+				continue
+			}
+			if replies && m.TS != ts && m.ThreadTS != ts || !replies && m.ThreadTS != "" && m.ThreadTS != m.TS {
+				continue
+			}
+			e := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
+			if m.ThreadTS != "" {
+				e["thread_ts"] = m.ThreadTS
+			}
+			if withMeta && m.Metadata != nil {
+				e["metadata"] = m.Metadata
+			}
+			out = append(out, e)
+		}
+		if !replies {
+			slices.Reverse(out)
+		}
+		reply(w, map[string]any{"messages": out, "has_more": false})
+	}
 }
 
 func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
