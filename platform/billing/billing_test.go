@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/internal/store"
+	"k8s-manage/internal/store/storetest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/billing"
 	"k8s-manage/platform/platformtest"
@@ -113,4 +116,104 @@ func TestBillOfASimulatedDay(t *testing.T) {
 	if csv := bill.CSV(); !strings.Contains(csv, "api,cpu,12.0000,core-hours,0.6000,USD") {
 		t.Fatalf("csv:\n%s", csv)
 	}
+}
+
+// Three replicas meter one PostgreSQL store at once (each its own connection pool, sampling at
+// its own phase of the interval, concurrently) for a simulated day: the tenant's bill is the one
+// replica's bill, and no interval is charged twice.
+func TestThreeMetersBillLikeOne(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev := platformtest.Email("dev")
+	name := w.Tenant(t, "bill3", []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	ns := tenant.Namespace(name, "dev")
+	if _, err := apps.NewService(w.Kube).Create(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns},
+		apps.Spec{Name: "api", Image: "nginx", Replicas: 2, Resources: apps.Resources{CPURequest: "250m", MemoryRequest: "256Mi"}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+		pods, _ := w.Env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		n := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				n++
+			}
+		}
+		return n == 2, "pods not scheduled yet"
+	})
+	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	day, step := 24*time.Hour, 15*time.Minute
+
+	shared := storetest.DSN(t, storetest.Postgres)
+	var meters []*billing.Meter
+	var clocks []*atomic.Int64
+	for range 3 {
+		st, err := store.Open(ctx, store.Options{DSN: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c := &atomic.Int64{}
+		clocks = append(clocks, c)
+		meters = append(meters, billing.NewMeter(st, w.Env.Client, func() time.Time { return time.UnixMilli(c.Load()) }))
+	}
+	single := storetest.Open(t, storetest.Postgres)
+	var one atomic.Int64
+	alone := billing.NewMeter(single, w.Env.Client, func() time.Time { return time.UnixMilli(one.Load()) })
+
+	for at := time.Duration(0); at <= day+step; at += step {
+		one.Store(t0.Add(at).UnixMilli())
+		if _, err := alone.Sample(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i, m := range meters {
+			clocks[i].Store(t0.Add(at + time.Duration(i)*97*time.Second).UnixMilli()) // each replica's own phase
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := m.Sample(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	prices := billing.Prices{CoreHour: 0.05, GiBHour: 0.01, Currency: "USD"}
+	st3, err := store.Open(ctx, store.Options{DSN: shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st3.Close()
+	got, err := billing.NewBills(st3, prices).For(ctx, name, t0, t0.Add(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := billing.NewBills(single, prices).For(ctx, name, t0, t0.Add(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := 0.5*24*prices.CoreHour + 0.5*24*prices.GiBHour
+	if math.Abs(got.Total-want.Total)/want.Total > 0.001 || math.Abs(want.Total-exact)/exact > 0.001 {
+		t.Fatalf("three replicas billed %.4f, one replica %.4f, requests x hours %.4f", got.Total, want.Total, exact)
+	}
+	// No interval was charged twice: the ledger's intervals for the app do not overlap.
+	rows, err := st3.QueryContext(ctx, "SELECT from_ms, to_ms FROM usage_ledger WHERE tenant = ? AND app = 'api' AND resource = 'cpu' ORDER BY from_ms", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var prevTo int64
+	n := 0
+	for rows.Next() {
+		var from, to int64
+		if err := rows.Scan(&from, &to); err != nil {
+			t.Fatal(err)
+		}
+		if from < prevTo {
+			t.Fatalf("interval [%d, %d) overlaps the previous one ending %d", from, to, prevTo)
+		}
+		prevTo, n = to, n+1
+	}
+	t.Logf("three replicas: %.4f over %d intervals; one replica: %.4f", got.Total, n, want.Total)
 }

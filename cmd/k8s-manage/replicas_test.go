@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/adapters/alertmanager"
+	"k8s-manage/adapters/chattest"
+	"k8s-manage/adapters/slack/slackfake"
+	"k8s-manage/agent"
+	"k8s-manage/agent/approval"
+	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/internal/store"
+	"k8s-manage/internal/store/storetest"
+	"k8s-manage/platform/platformtest"
+)
+
+// replicaSet is n serve processes of the binary on one configuration (one PostgreSQL store).
+type replicaSet struct {
+	t     *testing.T
+	cfg   string
+	procs []*exec.Cmd
+	addrs []string
+	logs  []*lockedBuffer
+}
+
+func (rs *replicaSet) start(i int) {
+	cmd, addr, logs := serveWith(rs.t, rs.cfg)
+	for len(rs.procs) <= i {
+		rs.procs, rs.addrs, rs.logs = append(rs.procs, nil), append(rs.addrs, ""), append(rs.logs, nil)
+	}
+	rs.procs[i], rs.addrs[i], rs.logs[i] = cmd, "http://"+addr, logs
+}
+
+func (rs *replicaSet) allLogs() string {
+	var b strings.Builder
+	for _, l := range rs.logs {
+		if l != nil {
+			b.WriteString(l.String())
+		}
+	}
+	return b.String()
+}
+
+// haConfig writes the shared configuration of the replicas.
+func haConfig(t *testing.T, kubeconfig, dsn, slackURL, signing, bearer, tenantName string) string {
+	t.Helper()
+	var key [32]byte
+	_, _ = rand.Read(key[:])
+	path := filepath.Join(t.TempDir(), "k8s-manage.yaml")
+	cfg := fmt.Sprintf(`cluster: {mode: kubeconfig, kubeconfig: %q}
+store: {dsn: %q}
+knowledge: {docs_root: "../.."}
+config_center: {key: %q}
+web: {insecure_cookies: true}
+slack:
+  enabled: true
+  mode: http
+  bot_token: xoxb-ha-bot-5
+  signing_secret: %s
+  api_url: %q
+  channels: {C_HA_CHAT: %s}
+alerts:
+  enabled: true
+  bearer_token: %s
+  lease: 3s
+  rate_limit: 100000
+  routes:
+    - match: {tenant: %s}
+      slack: [C_HA]
+`, kubeconfig, dsn, base64.StdEncoding.EncodeToString(key[:]), signing, slackURL, tenantName, bearer, tenantName)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestThreeReplicasOnOnePostgres runs three serve processes of the binary on one PostgreSQL
+// database and the sandbox, the way the chart's `ha` overlay does, and shows that what must
+// happen once happens once: a Slack event delivered to two replicas is answered once; an
+// approval requested on A and decided on B while C gets the duplicate click executes once; a
+// console login made on A works on B and C, and a turn streamed from A is approved from C;
+// 300 alerts posted round-robin are each posted to Slack exactly once although one replica is
+// killed with SIGKILL in the middle of the run.
+func TestThreeReplicasOnOnePostgres(t *testing.T) {
+	env := sandboxtest.Start(t)
+	ctx := context.Background()
+	dsn := storetest.DSN(t, storetest.Postgres)
+	dev, ops, admin := platformtest.Email("dev"), platformtest.Email("ops"), platformtest.Email("admin")
+	slackFake := slackfake.New(slackfake.User{ID: "U_HA_DEV", Email: dev, TeamID: "T1"}, slackfake.User{ID: "U_HA_OPS", Email: ops, TeamID: "T1"})
+	t.Cleanup(slackFake.Stop)
+	const signing, bearer = "slack-ha-signing-44", "am-ha-bearer-55"
+	name := sandboxtest.Name("ha")
+	cfgPath := haConfig(t, env.Sandbox.KubeconfigPath(), dsn, slackFake.GetAPIURL(), signing, bearer, name)
+	runCmd(t, "--config", cfgPath, "ingest")
+	runCmd(t, "--config", cfgPath, "tenant", "create", name, "--env", "dev", "--member", "alertmanager@k8s-manage.local=viewer",
+		"--member", dev+"=developer", "--member", ops+"=operator", "--member", admin+"=admin")
+	ns := name + "-dev"
+	t.Cleanup(func() { env.DeleteNamespace(ns) })
+	devTok, _ := runCmd(t, "--config", cfgPath, "token", "create", "--user", dev)
+	adminTok, _ := runCmd(t, "--config", cfgPath, "token", "create", "--user", admin)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("ha-console-password-9931\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, "--config", cfgPath, "user", "set-password", "--user", ops, "--password-file", pwFile)
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, chattest.CrashLoopDeployment("order-service"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	web := chattest.CrashLoopDeployment("nginx")
+	web.Spec.Template.Annotations = nil
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, web, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := chattest.WaitRestarted(t, env.Client, ns, "order-service")
+
+	rs := &replicaSet{t: t, cfg: cfgPath}
+	for i := range 3 {
+		rs.start(i)
+	}
+	A, B, C := 0, 1, 2
+
+	t.Run("a Slack event delivered to two replicas is answered once", func(t *testing.T) {
+		ev, _ := json.Marshal(slackfake.MentionEvent("EvHA-1", "T1", "U_HA_DEV", "C_HA_CHAT", "1700001000.000100", "", "how do I set up a canary release?"))
+		var wg sync.WaitGroup
+		for _, r := range []int{A, B} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/slack/events", bytes.NewReader(ev))
+				req.Header.Set("Content-Type", "application/json")
+				ts := fmt.Sprint(time.Now().Unix())
+				mac := hmac.New(sha256.New, []byte(signing))
+				fmt.Fprintf(mac, "v0:%s:%s", ts, ev)
+				req.Header.Set("X-Slack-Request-Timestamp", ts)
+				req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					t.Errorf("deliver to replica %d: %v %v", r, err, resp)
+					return
+				}
+				resp.Body.Close()
+			}()
+		}
+		wg.Wait()
+		replies := func() int {
+			n := 0
+			for _, m := range slackFake.Messages() {
+				if m.Channel == "C_HA_CHAT" && !m.Ephemeral && strings.Contains(m.AllText(), "canary") {
+					n++
+				}
+			}
+			return n
+		}
+		platformtest.Eventually(t, 30*time.Second, func() (bool, string) { return replies() >= 1, "no answer yet" })
+		time.Sleep(2 * time.Second)
+		if n := replies(); n != 1 {
+			t.Fatalf("the event was answered %d times", n)
+		}
+	})
+
+	devAt := func(r int) client { return client{t, rs.addrs[r], strings.TrimSpace(devTok)} }
+	requestScale := func(r, replicas int) string {
+		t.Helper()
+		resp, body := devAt(r).do("POST", "/api/v1/chat", fmt.Sprintf(`{"message":"scale nginx to %d replicas","tenant":"%s"}`, replicas, name))
+		req := eventOf(sse(t, body), agent.EventApprovalRequested)
+		if resp.StatusCode != 200 || req == nil {
+			t.Fatalf("chat on replica %d: %d %s", r, resp.StatusCode, body)
+		}
+		return req.Approval.ID
+	}
+	// The operator logs in to the console on A; the session (cookie and CSRF token) is used on B and C.
+	var cookie *http.Cookie
+	var csrf string
+	t.Run("a console login made on A works on B and C", func(t *testing.T) {
+		resp, err := http.Post(rs.addrs[A]+"/api/v1/login", "application/json",
+			strings.NewReader(`{"email":"`+ops+`","password":"ha-console-password-9931"}`))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("login on A: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "k8sm_session" {
+				cookie = c
+			}
+		}
+		if cookie == nil {
+			t.Fatal("no session cookie")
+		}
+		for _, r := range []int{B, C} {
+			req, _ := http.NewRequest(http.MethodGet, rs.addrs[r]+"/api/v1/session", nil)
+			req.AddCookie(cookie)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("session on replica %d: %v %v", r, err, resp)
+			}
+			var s struct{ User, CSRF string }
+			_ = json.NewDecoder(resp.Body).Decode(&s)
+			resp.Body.Close()
+			if s.User != ops || s.CSRF == "" {
+				t.Fatalf("session on replica %d: %+v", r, s)
+			}
+			csrf = s.CSRF
+		}
+	})
+	decideAt := func(r int, id string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/approvals/"+id+"/decision", strings.NewReader(`{"approve":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		req.AddCookie(cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, []byte(err.Error())
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	t.Run("an approval requested on A, decided on B with a duplicate click on C, executes once", func(t *testing.T) {
+		id := requestScale(A, 3)
+		codes := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, r := range []int{B, C} {
+			wg.Add(1)
+			go func() { defer wg.Done(); codes[i], _ = decideAt(r, id) }()
+		}
+		wg.Wait()
+		if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
+			t.Fatalf("decisions on B and C answered %v, want one 200 and one 409", codes)
+		}
+		resp, body := (client{t, rs.addrs[C], strings.TrimSpace(adminTok)}).do("GET", "/api/v1/audit?tenant="+name, "")
+		var audit struct{ Entries []approval.AuditEntry }
+		_ = json.Unmarshal(body, &audit)
+		runs := 0
+		for _, e := range audit.Entries {
+			if e.ApprovalID == id && e.Outcome == "ok" {
+				runs++
+			}
+		}
+		if resp.StatusCode != 200 || runs != 1 {
+			t.Fatalf("approval %s executed %d times (audit %d): %s", id, runs, resp.StatusCode, body)
+		}
+		d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil || *d.Spec.Replicas != 3 {
+			t.Fatalf("nginx replicas: %v %v", d.Spec.Replicas, err)
+		}
+	})
+
+	t.Run("a turn streamed from A is approved from C and finishes there", func(t *testing.T) {
+		id := requestScale(A, 4)
+		code, body := decideAt(C, id)
+		var out struct{ Events []agent.Event }
+		_ = json.Unmarshal(body, &out)
+		if f := eventOf(out.Events, agent.EventFinal); code != 200 || f == nil || !strings.Contains(f.Text, "4/4") {
+			t.Fatalf("decision on C: %d %s", code, body)
+		}
+	})
+
+	t.Run("300 alerts round-robin, one replica SIGKILLed mid-run, each posted once", func(t *testing.T) {
+		const total = 300
+		hook := func(i int) []byte {
+			b, _ := json.Marshal(alertmanager.Webhook{Version: "4", GroupKey: fmt.Sprintf(`{}:{alert="%d"}`, i), Status: "firing", Receiver: "k8s-manage",
+				Alerts: []alertmanager.Alert{{Status: "firing", Fingerprint: fmt.Sprintf("ha%04d", i), StartsAt: time.Now().Add(-time.Minute),
+					Labels: map[string]string{"alertname": fmt.Sprintf("HAAlert%04d", i), "namespace": ns, "pod": pod, "severity": "warning"}}}})
+			return b
+		}
+		var killed atomic.Bool
+		send := func(i int) {
+			// Round-robin; a replica that is down is skipped, as Alertmanager retries another.
+			for try := range 3 {
+				r := (i + try) % 3
+				if r == B && killed.Load() {
+					continue
+				}
+				req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/alerts/alertmanager", bytes.NewReader(hook(i)))
+				req.Header.Set("Authorization", "Bearer "+bearer)
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						return
+					}
+				}
+			}
+			t.Errorf("alert %d was not accepted by any replica", i)
+		}
+		perAlert := regexp.MustCompile(`HAAlert(\d{4})`)
+		posts := func() map[string]int {
+			out := map[string]int{}
+			for _, m := range slackFake.Messages() {
+				if m.Channel != "C_HA" {
+					continue
+				}
+				if g := perAlert.FindStringSubmatch(m.Text); g != nil {
+					out[g[1]]++
+				}
+			}
+			return out
+		}
+		began := time.Now()
+		for i := range total {
+			send(i)
+			if i == total/2 {
+				// Mid-run: B has claimed alerts in work when it dies.
+				if err := rs.procs[B].Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				_ = rs.procs[B].Wait()
+				killed.Store(true)
+				t.Logf("replica B killed after %d alerts sent, %d posted", i+1, len(posts()))
+			}
+		}
+		intake := time.Since(began)
+		platformtest.Eventually(t, 180*time.Second, func() (bool, string) {
+			n := len(posts())
+			return n == total, fmt.Sprintf("%d of %d alerts posted", n, total)
+		})
+		all := time.Since(began)
+		time.Sleep(4 * time.Second) // a lease and more: any late duplicate would show now
+		dups := 0
+		for fp, n := range posts() {
+			if n != 1 {
+				dups++
+				t.Errorf("alert %s posted %d times", fp, n)
+			}
+		}
+		// The kill hit alerts B had claimed: they were taken over after the lease.
+		st, err := store.Open(ctx, store.Options{DSN: dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var takenOver int
+		if err := st.QueryRowContext(ctx, "SELECT COUNT(*) FROM alert_queue WHERE attempts > 1").Scan(&takenOver); err != nil {
+			t.Fatal(err)
+		}
+		if takenOver == 0 {
+			t.Error("no alert was taken over: the kill did not interrupt any work")
+		}
+		t.Logf("%d alerts: %d taken over from the killed replica; intake %s (%.0f/s over 3 then 2 replicas), all diagnosed and posted after %s, %d duplicates",
+			total, takenOver, intake.Round(time.Millisecond), float64(total)/intake.Seconds(), all.Round(time.Millisecond), dups)
+		if !strings.Contains(rs.allLogs(), `"msg":"alert handled"`) {
+			t.Error("no replica logged a handled alert")
+		}
+	})
+}
