@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,4 +366,108 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 			t.Error("no replica logged a handled alert")
 		}
 	})
+
+	t.Run("a rolling restart loses no turn and no approval", func(t *testing.T) {
+		rs.start(B) // the replica killed above comes back first
+		pending := requestScale(A, 2)
+		// Load: chat turns round-robin over the replicas in rotation, as a Service does once a
+		// terminating pod has left its endpoints; a refused connection is retried on the next.
+		var mu sync.Mutex
+		up := []bool{true, true, true}
+		var ok, retried, cut atomic.Int64
+		var cutConvs []string
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					conv := fmt.Sprintf("web:roll-%d-%d", g, n)
+					for try := range 3 {
+						r := (g + n + try) % 3
+						mu.Lock()
+						in, addr := up[r], rs.addrs[r]
+						mu.Unlock()
+						if !in {
+							continue
+						}
+						req, _ := http.NewRequest(http.MethodPost, addr+"/api/v1/chat", strings.NewReader(
+							`{"message":"how do I set up a canary release?","tenant":"`+name+`","conversation_id":"`+conv+`"}`))
+						req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(devTok))
+						req.Header.Set("Content-Type", "application/json")
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							retried.Add(1)
+							continue
+						}
+						body, err := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), `"type":"final"`) {
+							cut.Add(1)
+							mu.Lock()
+							cutConvs = append(cutConvs, conv)
+							mu.Unlock()
+						} else {
+							ok.Add(1)
+						}
+						break
+					}
+				}
+			}()
+		}
+		var outOfRotation []time.Duration
+		for i := range 3 {
+			time.Sleep(500 * time.Millisecond)
+			began := time.Now()
+			mu.Lock()
+			up[i] = false
+			mu.Unlock()
+			if err := rs.procs[i].Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := rs.procs[i].Wait(); err != nil {
+				t.Errorf("replica %d exited with %v after SIGTERM", i, err)
+			}
+			rs.start(i)
+			platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+				resp, err := http.Get(rs.addrs[i] + "/readyz")
+				if err != nil {
+					return false, err.Error()
+				}
+				resp.Body.Close()
+				return resp.StatusCode == 200, fmt.Sprint(resp.StatusCode)
+			})
+			mu.Lock()
+			up[i] = true
+			mu.Unlock()
+			outOfRotation = append(outOfRotation, time.Since(began).Round(time.Millisecond))
+		}
+		time.Sleep(500 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		// Every cut-off turn is in its conversation and can be resumed from it.
+		for _, conv := range cutConvs {
+			_, body := devAt(A).do("GET", "/api/v1/conversations/"+url.PathEscape(conv), "")
+			if !strings.Contains(string(body), "canary") {
+				t.Errorf("cut-off turn %s is not in its conversation: %s", conv, body)
+			}
+		}
+		// The approval that was pending through the restart is decided on a new process.
+		code, body := decideAt(C, pending)
+		if code != 200 {
+			t.Fatalf("the approval pending through the restart: %d %s", code, body)
+		}
+		t.Logf("rolling restart of 3 replicas: out of rotation %v; turns during it: %d completed, %d cut off, %d connections refused and retried elsewhere; the pending approval was decided afterwards",
+			outOfRotation, ok.Load(), cut.Load(), retried.Load())
+		if ok.Load() == 0 {
+			t.Error("no turn completed during the restart")
+		}
+	})
+
 }
