@@ -23,7 +23,7 @@ import (
 )
 
 // serveWith runs the binary's serve with a config file and extra environment.
-func serveWith(t *testing.T, cfgPath string, env ...string) (*exec.Cmd, string, *lockedBuffer) {
+func serveWith(t testing.TB, cfgPath string, env ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	return runServe(t, []string{"--config", cfgPath, "serve"}, append([]string{"K8SM_HTTP_SHUTDOWN_TIMEOUT=5s"}, env...))
 }

@@ -25,7 +25,7 @@ import (
 )
 
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
@@ -50,7 +50,7 @@ func (c client) do(method, path, body string, hdr ...string) (*http.Response, []
 }
 
 // sse parses a Server-Sent Events body into events.
-func sse(t *testing.T, body []byte) []agent.Event {
+func sse(t testing.TB, body []byte) []agent.Event {
 	t.Helper()
 	var out []agent.Event
 	sc := bufio.NewScanner(bytes.NewReader(body))

@@ -15,7 +15,7 @@ import (
 	"k8s-manage/knowledge/hashembed"
 )
 
-func runCmd(t *testing.T, args ...string) (string, string) {
+func runCmd(t testing.TB, args ...string) (string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), args, &out, &errb); code != 0 {

@@ -107,7 +107,7 @@ func startServe(t *testing.T, env ...string) (*exec.Cmd, string, *lockedBuffer) 
 
 // runServe runs the binary with args and env (on a free port) and returns it with its address
 // once it listens, and its logs.
-func runServe(t *testing.T, args, env []string) (*exec.Cmd, string, *lockedBuffer) {
+func runServe(t testing.TB, args, env []string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(append(os.Environ(), env...), "K8SM_HTTP_PORT=0")

@@ -65,7 +65,7 @@ func (rs *replicaSet) allLogs() string {
 }
 
 // haConfig writes the shared configuration of the replicas.
-func haConfig(t *testing.T, kubeconfig, dsn, slackURL, signing, bearer, tenantName string) string {
+func haConfig(t testing.TB, kubeconfig, dsn, slackURL, signing, bearer, tenantName string) string {
 	t.Helper()
 	var key [32]byte
 	_, _ = rand.Read(key[:])
