@@ -245,7 +245,7 @@ func TestChartAndOverlaysApplyOnTheSandbox(t *testing.T) {
 				kinds[u.GetKind()]++
 			}
 			t.Logf("applied %v", kinds)
-			for _, k := range []string{"Deployment", "Service", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy"} {
+			for _, k := range []string{"Deployment", "Service", "ServiceAccount", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "NetworkPolicy"} {
 				if kinds[k] == 0 {
 					t.Errorf("no %s in the manifest", k)
 				}
