@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,25 +27,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/hack/tools/toolstest"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
 )
 
 const chart = "helm/k8s-manage"
 
-// helm returns the helm CLI built from helm.sh/helm/v4 (hack/tools/build.sh, cached).
-func helm(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("K8SM_TEST_HELM"); p != "" {
-		return p
-	}
-	out, err := exec.Command("../hack/tools/build.sh").Output()
-	if err != nil {
-		t.Fatalf("build helm: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return filepath.Join(lines[len(lines)-1], "helm")
-}
+func helm(t *testing.T) string { return toolstest.Helm(t) }
 
 func run(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()

@@ -23,22 +23,9 @@ import (
 	"k8s-manage/adapters/slack/slackfake"
 	"k8s-manage/agent"
 	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/hack/tools/toolstest"
 	"k8s-manage/platform/platformtest"
 )
-
-// helmBin returns the helm CLI built from its Go module (hack/tools/build.sh, cached).
-func helmBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("K8SM_TEST_HELM"); p != "" {
-		return p
-	}
-	out, err := exec.Command("../../hack/tools/build.sh").Output()
-	if err != nil {
-		t.Fatalf("build helm: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return filepath.Join(lines[len(lines)-1], "helm")
-}
 
 // chartIdentity installs the chart's ServiceAccount and RBAC (rendered by helm, server-side
 // applied) into a namespace of its own and returns a kubeconfig holding a token minted for that
@@ -52,7 +39,7 @@ func chartIdentity(t *testing.T, env *sandboxtest.Env) (kubeconfig, sa string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { env.DeleteNamespace(ns) })
-	out, err := exec.Command(helmBin(t), "template", release, "../../deploy/helm/k8s-manage", "--namespace", ns,
+	out, err := exec.Command(toolstest.Helm(t), "template", release, "../../deploy/helm/k8s-manage", "--namespace", ns,
 		"--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/rbac.yaml", "--show-only", "templates/tenant-roles.yaml").Output()
 	if err != nil {
 		t.Fatalf("helm template: %v", err)

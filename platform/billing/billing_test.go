@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -46,16 +47,7 @@ func TestBillOfASimulatedDay(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
-		pods, _ := w.Env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		scheduled := 0
-		for _, p := range pods.Items {
-			if p.Spec.NodeName != "" {
-				scheduled++
-			}
-		}
-		return scheduled == 3, "pods not scheduled yet"
-	})
+	waitScheduled(t, w, ns, 3)
 
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var clock atomic.Int64
@@ -131,16 +123,7 @@ func TestThreeMetersBillLikeOne(t *testing.T) {
 		apps.Spec{Name: "api", Image: "nginx", Replicas: 2, Resources: apps.Resources{CPURequest: "250m", MemoryRequest: "256Mi"}}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
-		pods, _ := w.Env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		n := 0
-		for _, p := range pods.Items {
-			if p.Spec.NodeName != "" {
-				n++
-			}
-		}
-		return n == 2, "pods not scheduled yet"
-	})
+	waitScheduled(t, w, ns, 2)
 	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	day, step := 24*time.Hour, 15*time.Minute
 
@@ -216,4 +199,19 @@ func TestThreeMetersBillLikeOne(t *testing.T) {
 		prevTo, n = to, n+1
 	}
 	t.Logf("three replicas: %.4f over %d intervals; one replica: %.4f", got.Total, n, want.Total)
+}
+
+// waitScheduled waits until n pods of ns are on a node.
+func waitScheduled(t *testing.T, w *platformtest.World, ns string, n int) {
+	t.Helper()
+	platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
+		pods, _ := w.Env.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		scheduled := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				scheduled++
+			}
+		}
+		return scheduled == n, fmt.Sprintf("%d of %d pods scheduled", scheduled, n)
+	})
 }
