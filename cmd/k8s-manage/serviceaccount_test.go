@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,6 +202,19 @@ alerts:
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(strings.ToLower(line), "forbidden") {
 			t.Errorf("the service account lacks a permission: %s", line)
+		}
+	}
+
+	// The series the chart's PrometheusRule alerts on are exported.
+	mresp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, series := range []string{"k8sm_approvals_pending", "k8sm_alert_queue_oldest_seconds"} {
+		if !strings.Contains(string(metrics), "\n"+series+" ") {
+			t.Errorf("/metrics lacks %s, which the chart's PrometheusRule uses", series)
 		}
 	}
 
