@@ -266,7 +266,7 @@ func TestTakeoverAfterACrashMidPostPostsOnce(t *testing.T) {
 				t.Fatalf("claim: %v %d", err, len(items))
 			}
 			it := items[0]
-			if err := q.Progress(context.Background(), it, `{"sending":"slack:C_ALERTS"}`); err != nil {
+			if err := q.Progress(context.Background(), it, `{"sending":["slack:C_ALERTS"]}`); err != nil {
 				t.Fatal(err)
 			}
 			if tc.postedBefore {

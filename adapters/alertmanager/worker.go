@@ -179,9 +179,9 @@ type outcome struct {
 	App     string   `json:"app,omitempty"`
 	Finding string   `json:"finding,omitempty"`
 	Error   string   `json:"error,omitempty"`
-	// Sending is the target whose post was under way: if the worker died there, whether it
-	// went out is unknown until the channel is searched.
-	Sending string `json:"sending,omitempty"`
+	// Sending are the targets whose post was under way or failed without an answer: whether
+	// it went out is unknown until the channel is searched.
+	Sending []string `json:"sending,omitempty"`
 }
 
 func (w *Worker) finish(ctx context.Context, it Item, state string, oc outcome) {
@@ -203,7 +203,7 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 
 	var prev outcome
 	_ = json.Unmarshal([]byte(it.Outcome), &prev)
-	oc := outcome{Posted: prev.Posted}
+	oc := outcome{Posted: prev.Posted, Sending: prev.Sending}
 	oc.Tenant, oc.Env = it.Labels["tenant"], it.Labels["env"]
 	if ns := it.Labels["namespace"]; oc.Tenant == "" && ns != "" && w.o.Owners != nil {
 		t, e, err := w.o.Owners.Owner(ctx, ns)
@@ -277,17 +277,20 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 		if slices.Contains(oc.Posted, t.String()) {
 			continue
 		}
-		if prev.Sending == t.String() {
+		if slices.Contains(prev.Sending, t.String()) {
 			// The previous worker died while posting here: look before posting again.
 			if found, err := w.find(ctx, it, t); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", t, err))
 				continue
 			} else if found {
 				oc.Posted = append(oc.Posted, t.String())
+				oc.Sending = slices.DeleteFunc(oc.Sending, func(s string) bool { return s == t.String() })
 				continue
 			}
 		}
-		oc.Sending = t.String()
+		if !slices.Contains(oc.Sending, t.String()) {
+			oc.Sending = append(oc.Sending, t.String())
+		}
 		if err := w.progress(ctx, it, oc); err != nil {
 			w.o.Log.Warn("alert taken over", "alert", it.ID, "err", err)
 			return
@@ -296,7 +299,8 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 			errs = append(errs, fmt.Errorf("%s: %w", t, err)) // Sending stays: a timeout may have gone out
 			continue
 		}
-		oc.Posted, oc.Sending = append(oc.Posted, t.String()), ""
+		oc.Posted = append(oc.Posted, t.String())
+		oc.Sending = slices.DeleteFunc(oc.Sending, func(s string) bool { return s == t.String() })
 		if err := w.progress(ctx, it, oc); err != nil {
 			w.o.Log.Warn("alert taken over", "alert", it.ID, "err", err)
 			return
