@@ -341,6 +341,7 @@ func (b *Bot) onCard(ctx context.Context, r *card.CardRequest) *card.CardRespons
 
 // reply answers in a conversation: through its session webhook while valid, else the OpenAPI.
 func (b *Bot) reply(ctx context.Context, c convo, title, md string) {
+	md = toMarkdown(md) // only DingTalk's markdown subset goes out: no raw HTML, no unsafe links
 	var err error
 	if c.Webhook != "" && (c.WebhookExp == 0 || time.Now().UnixMilli() < c.WebhookExp-5000) {
 		err = postJSON(ctx, b.o.HTTP, c.Webhook, nil, markdown(title, md))
@@ -448,7 +449,7 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		}
 		u += fmt.Sprintf("%stimestamp=%d&sign=%s", sep, ts, url.QueryEscape(Sign(ts, rb.Secret)))
 	}
-	if err := postJSON(ctx, b.o.HTTP, u, nil, markdown(n.Title, text)); err != nil {
+	if err := postJSON(ctx, b.o.HTTP, u, nil, markdown(n.Title, toMarkdown(text))); err != nil {
 		return "", errors.New(redact(redact(err.Error(), rb.Secret), tokenOf(rb.Webhook)))
 	}
 	return cmp.Or(thread, n.Key), nil

@@ -282,7 +282,7 @@ func (b *Bot) render(ctx context.Context, channel, thread string, events <-chan 
 	)
 	body := func() string {
 		s := strings.Join(steps, "\n")
-		t := cmp.Or(finalText, text.String())
+		t := mrkdwn(cmp.Or(finalText, text.String())) // the answer's Markdown as Slack mrkdwn, escaped
 		if t != "" {
 			if s != "" {
 				s += "\n\n"
@@ -457,8 +457,8 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		icon = ":large_green_circle:"
 	}
 	blocks := []slack.Block{
-		slack.NewSectionBlock(md(textutil.Truncate(icon+" *"+n.Title+"*", 2900)), nil, nil),
-		slack.NewSectionBlock(md(textutil.Truncate(n.Text, 2900)), nil, nil),
+		slack.NewSectionBlock(md(textutil.Truncate(icon+" *"+escapeText(n.Title)+"*", 2900)), nil, nil),
+		slack.NewSectionBlock(md(textutil.Truncate(mrkdwn(n.Text), 2900)), nil, nil),
 	}
 	var buttons []slack.BlockElement
 	for i, f := range n.Fixes {
@@ -474,7 +474,7 @@ func (b *Bot) Notify(ctx context.Context, channel, thread string, n agent.Notice
 		blocks = append(blocks, slack.NewActionBlock("k8sm_fixes", buttons...),
 			slack.NewContextBlock("", md("A proposed fix runs as the person who clicks and still needs an approval.")))
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(textutil.Truncate(n.Title+"\n"+n.Text, 3500), false), slack.MsgOptionBlocks(blocks...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(textutil.Truncate(escapeText(n.Title)+"\n"+mrkdwn(n.Text), 3500), false), slack.MsgOptionBlocks(blocks...)}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}

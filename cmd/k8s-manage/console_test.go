@@ -68,6 +68,13 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 		t.Fatal(err)
 	}
 	runCmd(t, "--config", cfgPath, "ingest")
+	// A tenant runbook written by someone hostile: the answer that quotes it must render as
+	// Markdown in the browser with none of its HTML, script or javascript: link getting through.
+	runbook := filepath.Join(dir, "payment-gateway.md")
+	if err := os.WriteFile(runbook, []byte(hostileRunbook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCmd(t, "--config", cfgPath, "ingest", "runbook", "--tenant", w.tenant, runbook)
 	pwFile := filepath.Join(dir, "pw")
 	os.WriteFile(pwFile, []byte(w.password+"\n"), 0o600)
 	for _, u := range []string{w.dev, w.ops, w.admin} {
@@ -76,6 +83,21 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	_, w.addr, _ = serveWith(t, cfgPath)
 	return w
 }
+
+const hostileRunbook = `# Rotate the payment gateway certificate
+
+**Rotate** the payment gateway certificate before it expires:
+
+| step | command |
+|---|---|
+| 1 | ` + "`kubectl -n pay get secret gw-tls`" + ` |
+| 2 | renew it in the vault |
+
+<script>window.__pwned = "script"</script>
+<img src="x" onerror="window.__pwned = 'img'">
+
+[open the vault](javascript:window.__pwned='link') or read the [vault docs](https://vault.example.com/docs).
+`
 
 // The Playwright run in Debian's Chromium: log in, a cited how-to answer, a scale request,
 // approval in the inbox by an operator, the result; screenshots kept in web/e2e/artifacts.

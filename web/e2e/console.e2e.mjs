@@ -55,6 +55,30 @@ try {
   console.log(`cited: ${cited}`);
   await page.screenshot({ path: `${artifacts}/01-howto-cited.png`, fullPage: true });
 
+  step("an answer quoting a hostile runbook renders as Markdown; none of its HTML, script or javascript: link gets through");
+  await page.fill('input[name="message"]', "how do I rotate the payment gateway certificate?");
+  await page.click('.composer button[type="submit"]');
+  const hostile = ".msg.bot:last-of-type .answer";
+  await page.waitForSelector(`${hostile} table`);
+  const rendered = await page.evaluate((sel) => {
+    const a = document.querySelector(sel);
+    return {
+      pwned: window.__pwned ?? null,
+      active: a.querySelectorAll("script, img, iframe, [onerror], [onclick], [style]").length,
+      badLinks: [...a.querySelectorAll("a[href]")].filter((x) => !/^(https?:|mailto:)/.test(x.getAttribute("href"))).length,
+      inertLink: [...a.querySelectorAll("a")].some((x) => x.textContent === "open the vault" && !x.hasAttribute("href")),
+      strong: a.querySelectorAll("strong").length,
+      code: a.querySelectorAll("td code").length,
+      safeLink: !!a.querySelector('a[href="https://vault.example.com/docs"][rel~="noopener"]'),
+      stars: a.textContent.includes("**"),
+      chips: a.querySelectorAll(".cite[data-chunk^='runbook/']").length,
+    };
+  }, hostile);
+  console.log(`hostile answer rendered: ${JSON.stringify(rendered)}`);
+  if (rendered.pwned !== null || rendered.active || rendered.badLinks) throw new Error(`hostile markup got through: ${JSON.stringify(rendered)}`);
+  if (!rendered.strong || !rendered.code || !rendered.safeLink || !rendered.inertLink || rendered.stars || !rendered.chips) throw new Error(`the answer is not rendered as Markdown: ${JSON.stringify(rendered)}`);
+  await page.screenshot({ path: `${artifacts}/01b-markdown-hostile.png`, fullPage: true });
+
   step("ask for a scale: an approval request with the diff appears, nothing runs yet");
   await page.fill('input[name="message"]', "scale nginx to 3 replicas");
   await page.click('.composer button[type="submit"]');

@@ -3,6 +3,7 @@
 // admins, and a terminal into a container.
 import "./style.css";
 import { APIError, Client, citations, el, previewText, type AgentEvent, type Approval } from "../shared/api";
+import { renderMarkdown } from "../shared/markdown";
 
 interface Membership { tenant: string; role: string; envs: string[] }
 interface SessionInfo { user: string; csrf?: string; tenants: Membership[]; terminal: boolean }
@@ -142,7 +143,7 @@ async function turn(log: HTMLElement, path: string, body: unknown, throwOnFail =
   const onEvent = (e: AgentEvent) => {
     if (e.conversation) conversation = e.conversation;
     switch (e.type) {
-      case "text_delta": acc += e.text || ""; text.textContent = acc; break;
+      case "text_delta": acc += e.text || ""; text.replaceChildren(renderMarkdown(acc)); break;
       case "tool_started": steps.append(el("div", { "data-tool": e.tool || "" }, `⚙ ${e.tool}`)); break;
       case "tool_finished": { const s = steps.querySelector(`[data-tool="${e.tool}"]:not(.done)`); if (s) { s.textContent = `✓ ${e.tool}`; s.classList.add("done"); } break; }
       case "approval_requested":
@@ -150,7 +151,7 @@ async function turn(log: HTMLElement, path: string, body: unknown, throwOnFail =
         if (!acc) text.textContent = "Waiting for an approval (see the request below).";
         break;
       case "approval_decided": steps.append(el("div", {}, `☑ ${e.text}`)); break;
-      case "final": acc = e.text || acc; text.textContent = acc; addSources(bubble, acc); break;
+      case "final": acc = e.text || acc; text.replaceChildren(renderMarkdown(acc)); addSources(bubble, acc); break;
       case "error": text.append(el("div", { class: "error" }, e.error || "error")); break;
     }
   };

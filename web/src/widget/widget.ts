@@ -3,6 +3,7 @@
 // origin is in web.allowed_origins. It logs in with the user's password for a bearer session token (kept in
 // sessionStorage; no third-party cookies), streams answers, and shows approval requests with buttons.
 import { APIError, Client, citations, previewText, type AgentEvent, type Approval } from "../shared/api";
+import { renderMarkdown } from "../shared/markdown";
 
 const script = document.currentScript as HTMLScriptElement | null;
 const base = script ? new URL(script.src).origin : location.origin;
@@ -16,6 +17,19 @@ const api = new Client(base, sessionStorage.getItem(storeKey) || "");
 let conversation = "";
 
 const css = `
+.answer { white-space: normal; }
+.answer > :first-child { margin-top: 0; } .answer > :last-child { margin-bottom: 0; }
+.answer p, .answer ul, .answer ol, .answer pre, .answer table, .answer blockquote { margin: 6px 0; }
+.answer ul, .answer ol { padding-left: 20px; }
+.answer code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; background: rgba(127,127,127,.15); padding: 1px 4px; border-radius: 4px; }
+.answer pre { white-space: pre; overflow-x: auto; background: rgba(127,127,127,.12); padding: 8px; border-radius: 6px; }
+.answer pre code { background: none; padding: 0; }
+.answer table { border-collapse: collapse; display: block; overflow-x: auto; }
+.answer th, .answer td { border: 1px solid rgba(127,127,127,.4); padding: 3px 6px; text-align: left; }
+.answer blockquote { border-left: 3px solid rgba(127,127,127,.5); padding-left: 8px; color: inherit; opacity: .85; }
+.answer h1, .answer h2, .answer h3, .answer h4 { font-size: 1em; margin: 8px 0 4px; }
+.answer .cite { display: inline-block; font-size: .8em; padding: 0 6px; border-radius: 10px; background: rgba(59,130,246,.15); }
+
 :host { all: initial; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "PingFang SC", sans-serif; color: #111827; }
 .bubble { position: fixed; right: 20px; bottom: 20px; width: 52px; height: 52px; border-radius: 50%; border: 0; background: #2563eb; color: #fff;
   font-size: 22px; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); z-index: 2147483646; }
@@ -122,18 +136,18 @@ function chatForm(panel: HTMLElement, body: HTMLElement) {
 async function run(body: HTMLElement, path: string, payload: unknown, panel: HTMLElement) {
   const bubble = h("div", "msg bot");
   const steps = h("div", "steps");
-  const text = h("div");
+  const text = h("div", "answer");
   bubble.append(steps, text);
   body.append(bubble);
   let acc = "";
   const on = (e: AgentEvent) => {
     if (e.conversation) conversation = e.conversation;
-    if (e.type === "text_delta") { acc += e.text || ""; text.textContent = acc; }
+    if (e.type === "text_delta") { acc += e.text || ""; text.replaceChildren(renderMarkdown(acc)); }
     else if (e.type === "tool_started") steps.append(h("div", "", `⚙ ${e.tool}`));
     else if (e.type === "approval_requested" && e.approval) body.append(card(e.approval, body, panel));
     else if (e.type === "approval_decided") steps.append(h("div", "", `☑ ${e.text}`));
     else if (e.type === "final") {
-      acc = e.text || acc; text.textContent = acc;
+      acc = e.text || acc; text.replaceChildren(renderMarkdown(acc));
       const ids = citations(acc);
       if (ids.length) { const s = h("div"); for (const id of ids) s.append(h("span", "chip", id)); bubble.append(s); }
     } else if (e.type === "error") text.append(h("div", "error", e.error || "error"));
