@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"k8s-manage/adapters/web"
+	"k8s-manage/adapters/web/openapi"
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
 	"k8s-manage/agent/identity"
@@ -135,6 +136,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Registry:        reg,
 		Ready:           ready,
 	})
+	contract, err := openapi.Handler()
+	if err != nil {
+		kp.close()
+		st.Close()
+		return nil, err
+	}
+	srv.API().Get("/openapi.json", contract.ServeHTTP)
 	a := &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
 		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight}), tokens: identity.NewTokens(st)}
 	if kc != nil {

@@ -1,0 +1,58 @@
+// Package openapi holds the contract of the /api/v1 API (OpenAPI 3.1, openapi.yaml), served by
+// the binary as JSON at /api/v1/openapi.json. Tests validate requests and responses against it.
+package openapi
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed openapi.yaml
+var source []byte
+
+// JSON returns the contract as JSON.
+func JSON() ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal(source, &doc); err != nil {
+		return nil, fmt.Errorf("openapi: parse the contract: %w", err)
+	}
+	b, err := json.Marshal(normalize(doc))
+	if err != nil {
+		return nil, fmt.Errorf("openapi: encode the contract: %w", err)
+	}
+	return b, nil
+}
+
+// normalize turns YAML's map[string]any trees (and "200"-style keys) into JSON-encodable ones.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = normalize(x)
+		}
+		return v
+	case []any:
+		for i, x := range v {
+			v[i] = normalize(x)
+		}
+		return v
+	}
+	return v
+}
+
+// Handler serves the contract.
+func Handler() (http.Handler, error) {
+	b, err := JSON()
+	if err != nil {
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(b)
+	}), nil
+}
