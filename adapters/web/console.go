@@ -44,6 +44,17 @@ func (s *Surface) mountConsole(root chi.Router) {
 	for _, p := range []string{"/", "/chat", "/approvals", "/history", "/audit", "/terminal", "/login"} {
 		root.Get(p, page)
 	}
+	// The API reference: Swagger UI (bundled) over /api/v1/openapi.json.
+	if docs, err := fs.ReadFile(assets, "api-docs.html"); err == nil {
+		root.Get("/api/docs", func(w http.ResponseWriter, _ *http.Request) {
+			h := w.Header()
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			h.Set("Cache-Control", "no-cache")
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			w.Write(docs) //nolint:errcheck
+		})
+	}
 	files := http.FileServerFS(assets)
 	root.Get("/assets/*", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")

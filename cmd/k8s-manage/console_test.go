@@ -149,8 +149,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("nginx after the approval: %v %v", d.Spec.Replicas, err)
 	}
-	for _, f := range []string{"01-howto-cited.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-terminal.png",
-		"06-audit.png", "07-widget.png"} {
+	for _, f := range []string{"01-howto-cited.png", "01b-markdown-hostile.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-terminal.png",
+		"06-audit.png", "07-widget.png", "08-api-docs.png"} {
 		if st, err := os.Stat(filepath.Join(artifacts, f)); err != nil || st.Size() < 5000 {
 			t.Fatalf("screenshot %s missing or empty: %v", f, err)
 		}

@@ -149,6 +149,21 @@ try {
   await wpage.press('#k8s-manage-widget >> input[name="message"]', "Enter");
   await wpage.waitForSelector("#k8s-manage-widget >> .chip");
   await wpage.screenshot({ path: `${artifacts}/07-widget.png` });
+  const wAnswer = await wpage.locator("#k8s-manage-widget >> .msg.bot .answer").last();
+  if (await wAnswer.locator("strong").count() === 0 || (await wAnswer.textContent()).includes("**")) {
+    throw new Error(`the widget shows the answer as raw Markdown: ${await wAnswer.textContent()}`);
+  }
+
+  step("the API reference (Swagger UI, bundled) shows the contract's operations");
+  const cspErrors = [];
+  page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy|Refused/.test(m.text())) cspErrors.push(m.text()); });
+  await page.goto(base + "/api/docs");
+  await page.waitForSelector('.opblock-summary-path[data-path="/chat"]');
+  const ops = await page.locator(".opblock").count();
+  console.log(`api docs: ${ops} operations`);
+  if (ops < 15) throw new Error(`only ${ops} operations in the API reference`);
+  if (cspErrors.length) throw new Error(`the API reference breaks the page's CSP: ${cspErrors.join("; ")}`);
+  await page.screenshot({ path: `${artifacts}/08-api-docs.png` });
 
   if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
   console.log("ok");

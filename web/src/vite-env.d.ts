@@ -1,2 +1,7 @@
 // Style imports are handled by Vite.
 declare module "*.css";
+
+declare module "swagger-ui-dist/swagger-ui-bundle.js" {
+  const SwaggerUIBundle: (options: Record<string, unknown>) => unknown;
+  export default SwaggerUIBundle;
+}
