@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -80,4 +85,73 @@ func TestContractIsValidAndServed(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("version: %d", resp.StatusCode)
 	}
+}
+
+// The TypeScript client (console, widget) calls only operations the contract has: every
+// /api/v1 path literal in web/src, with the method of its call, must match one.
+func TestWebClientAgreesWithTheContract(t *testing.T) {
+	b, err := openapi.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	type op struct {
+		re     *regexp.Regexp
+		method map[string]bool
+	}
+	var ops []op
+	for p, methods := range doc.Paths {
+		pattern := "^/api/v1" + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(p), `[^/]+`) + "$"
+		o := op{re: regexp.MustCompile(pattern), method: map[string]bool{}}
+		for m := range methods {
+			o.method[strings.ToUpper(m)] = true
+		}
+		ops = append(ops, o)
+	}
+	literal := regexp.MustCompile("[\"`](/api/v1/[^\"`?]*)")
+	method := regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE)"\s*,\s*[` + "`" + `"]/api/v1/`)
+	calls := 0
+	err = filepath.WalkDir(filepath.Join("..", "..", "web", "src"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".ts") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			for _, m := range literal.FindAllStringSubmatch(line, -1) {
+				p := regexp.MustCompile(`\$\{[^}]*\}`).ReplaceAllString(m[1], "x")
+				verb := "GET"
+				if g := method.FindStringSubmatch(line); g != nil {
+					verb = g[1]
+				} else if strings.Contains(line, "turn(") || strings.Contains(line, "run(") || strings.Contains(line, "stream(") {
+					verb = "POST" // chat turns and decisions stream from a POST
+				}
+				calls++
+				found := false
+				for _, o := range ops {
+					if o.re.MatchString(p) && o.method[verb] {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s:%d: %s %s is not in the API contract", path, i+1, verb, m[1])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 10 {
+		t.Fatalf("found only %d API calls in web/src: is the scan broken?", calls)
+	}
+	t.Logf("%d API calls in web/src match the contract", calls)
 }
