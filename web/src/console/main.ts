@@ -4,6 +4,7 @@
 import "./style.css";
 import { APIError, Client, citations, el, previewText, type AgentEvent, type Approval } from "../shared/api";
 import { renderMarkdown } from "../shared/markdown";
+import "../shared/markdown.css";
 
 interface Membership { tenant: string; role: string; envs: string[] }
 interface SessionInfo { user: string; csrf?: string; tenants: Membership[]; terminal: boolean }

@@ -4,6 +4,7 @@
 // sessionStorage; no third-party cookies), streams answers, and shows approval requests with buttons.
 import { APIError, Client, citations, previewText, type AgentEvent, type Approval } from "../shared/api";
 import { renderMarkdown } from "../shared/markdown";
+import answerCSS from "../shared/markdown.css?inline";
 
 const script = document.currentScript as HTMLScriptElement | null;
 const base = script ? new URL(script.src).origin : location.origin;
@@ -17,18 +18,6 @@ const api = new Client(base, sessionStorage.getItem(storeKey) || "");
 let conversation = "";
 
 const css = `
-.answer { white-space: normal; }
-.answer > :first-child { margin-top: 0; } .answer > :last-child { margin-bottom: 0; }
-.answer p, .answer ul, .answer ol, .answer pre, .answer table, .answer blockquote { margin: 6px 0; }
-.answer ul, .answer ol { padding-left: 20px; }
-.answer code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; background: rgba(127,127,127,.15); padding: 1px 4px; border-radius: 4px; }
-.answer pre { white-space: pre; overflow-x: auto; background: rgba(127,127,127,.12); padding: 8px; border-radius: 6px; }
-.answer pre code { background: none; padding: 0; }
-.answer table { border-collapse: collapse; display: block; overflow-x: auto; }
-.answer th, .answer td { border: 1px solid rgba(127,127,127,.4); padding: 3px 6px; text-align: left; }
-.answer blockquote { border-left: 3px solid rgba(127,127,127,.5); padding-left: 8px; color: inherit; opacity: .85; }
-.answer h1, .answer h2, .answer h3, .answer h4 { font-size: 1em; margin: 8px 0 4px; }
-.answer .cite { display: inline-block; font-size: .8em; padding: 0 6px; border-radius: 10px; background: rgba(59,130,246,.15); }
 
 :host { all: initial; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "PingFang SC", sans-serif; color: #111827; }
 .bubble { position: fixed; right: 20px; bottom: 20px; width: 52px; height: 52px; border-radius: 50%; border: 0; background: #2563eb; color: #fff;
@@ -65,7 +54,7 @@ function mount() {
   host.id = "k8s-manage-widget";
   const root = host.attachShadow({ mode: "open" });
   const style = h("style");
-  style.textContent = css;
+  style.textContent = css + answerCSS;
   const bubble = h("button", "bubble");
   // A speech-bubble icon (SVG: no emoji font needed).
   bubble.innerHTML = '<svg viewBox="0 0 24 24" width="26" height="26" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
