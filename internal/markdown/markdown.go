@@ -12,9 +12,8 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
-	east "github.com/yuin/goldmark/extension/ast"
-
 	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 )
 
@@ -37,11 +36,10 @@ type Dialect struct {
 	HTML func(raw string) string
 }
 
-var parser = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify)).Parser()
-
-// Convert renders src in d.
+// Convert renders src in d. (A parser per call: answers are small, and no state is shared.)
 func Convert(src string, d Dialect) string {
 	source := []byte(src)
+	parser := goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify)).Parser()
 	doc := parser.Parse(text.NewReader(source))
 	c := converter{src: source, d: d}
 	var b strings.Builder
