@@ -71,7 +71,6 @@ type Built struct {
 	Digest       string
 	Compressed   int64 // sum of the gzip layers
 	Uncompressed int64
-	Image        v1.Image
 }
 
 func main() {
@@ -170,7 +169,7 @@ func Build(ctx context.Context, o Options) ([]Built, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := Built{Platform: goos + "/" + arch, Image: img,
+		b := Built{Platform: goos + "/" + arch,
 			Tarball: filepath.Join(o.Out, fmt.Sprintf("%s-%s-%s-%s.tar", path.Base(o.Repo), o.Version, goos, arch))}
 		tag, err := name.NewTag(o.Repo+":"+sanitizeTag(o.Version), name.WeakValidation)
 		if err != nil {

@@ -20,28 +20,11 @@ func JSON() ([]byte, error) {
 	if err := yaml.Unmarshal(source, &doc); err != nil {
 		return nil, fmt.Errorf("openapi: parse the contract: %w", err)
 	}
-	b, err := json.Marshal(normalize(doc))
+	b, err := json.Marshal(doc) // yaml.v3 decodes string-keyed mappings to map[string]any
 	if err != nil {
 		return nil, fmt.Errorf("openapi: encode the contract: %w", err)
 	}
 	return b, nil
-}
-
-// normalize turns YAML's map[string]any trees (and "200"-style keys) into JSON-encodable ones.
-func normalize(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			v[k] = normalize(x)
-		}
-		return v
-	case []any:
-		for i, x := range v {
-			v[i] = normalize(x)
-		}
-		return v
-	}
-	return v
 }
 
 // Handler serves the contract.
