@@ -68,6 +68,9 @@ type Event struct {
 	Result       string            `json:"result,omitempty"`
 	Approval     *approval.Request `json:"approval,omitempty"`
 	Error        string            `json:"error,omitempty"`
+	// Err is the typed error behind a refused or invalid tool call (kept in the process: the
+	// REST surface maps it to a status and a field).
+	Err error `json:"-"`
 }
 
 // Roles resolves memberships (tenant.Service).
@@ -92,6 +95,9 @@ type Options struct {
 	ApproverRole tenant.Role
 	// AllowSelfApproval lists tenants whose requesters may approve their own requests.
 	AllowSelfApproval map[string]bool
+	// ApprovalBypass maps a tenant to the lowest role whose mutating calls in that tenant run
+	// without waiting for an approval (off for every tenant not listed). Destructive calls always wait.
+	ApprovalBypass map[string]tenant.Role
 	// MaxSteps bounds the graph (default 20).
 	MaxSteps int
 	// History is how many earlier messages of the conversation are read (default 40); of

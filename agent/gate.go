@@ -31,6 +31,9 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 			if !spec.Risk.NeedsApproval() {
 				return s.call(ctx, next, in, caller, spec, "", convID, events)
 			}
+			if s.bypasses(caller, spec, in.Arguments) {
+				return s.call(ctx, next, in, caller, spec, BypassID, convID, events)
+			}
 			was, hasState, pc := tool.GetInterruptState[*PendingCall](ctx)
 			if !was || !hasState {
 				preview, err := s.opts.Tools.Preview(ctx, in.Name, caller, in.Arguments)
@@ -42,7 +45,7 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 					s.audit(ctx, caller, spec, in.Arguments, "", outcome, err.Error(), 0)
 					res := errorJSON(err)
 					s.remember(ctx, convID, in.CallID, in.Name, in.Arguments, res)
-					events <- Event{Type: EventToolFinished, Conversation: convID, Tool: in.Name, Result: res}
+					events <- Event{Type: EventToolFinished, Conversation: convID, Tool: in.Name, Result: res, Err: err}
 					return &compose.ToolOutput{Result: res}, nil
 				}
 				pc = &PendingCall{ApprovalID: approval.NewID(), CallID: in.CallID, Tool: in.Name, Args: in.Arguments,
@@ -73,6 +76,22 @@ func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) 
 	}}
 }
 
+// BypassID is the approval id audited for a call that ran without one (ApprovalBypass).
+const BypassID = "bypass"
+
+// bypasses says whether the tenant lets the caller's role skip the approval of this mutating
+// call: only in the turn's own tenant (where the caller's role was resolved), never for a
+// destructive call.
+func (s *Service) bypasses(c tools.Caller, spec tools.Spec, args string) bool {
+	min, ok := s.opts.ApprovalBypass[c.Tenant]
+	if !ok || min == "" || spec.Risk != tools.Mutating || c.Tenant == "" || !c.Role.AtLeast(min) {
+		return false
+	}
+	var tg tools.Target
+	_ = json.Unmarshal([]byte(args), &tg)
+	return (tg.Tenant == "" || tg.Tenant == c.Tenant) && (tg.Env == "" || tg.Env == c.Env)
+}
+
 func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, in *compose.ToolInput, caller tools.Caller,
 	spec tools.Spec, approvalID, convID string, events chan<- Event) (*compose.ToolOutput, error) {
 	events <- Event{Type: EventToolStarted, Conversation: convID, Tool: in.Name, Args: tools.RedactArgs(in.Name, in.Arguments)}
@@ -81,6 +100,7 @@ func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, 
 	defer span.End()
 	start := time.Now()
 	out, err := next(ctx, in)
+	runErr := err
 	outcome := "ok"
 	if err != nil {
 		if _, interrupted := compose.ExtractInterruptInfo(err); interrupted {
@@ -99,7 +119,7 @@ func (s *Service) call(ctx context.Context, next compose.InvokableToolEndpoint, 
 	}
 	s.audit(ctx, caller, spec, in.Arguments, approvalID, outcome, out.Result, time.Since(start))
 	s.remember(ctx, convID, in.CallID, in.Name, in.Arguments, out.Result)
-	events <- Event{Type: EventToolFinished, Conversation: convID, Tool: in.Name, Result: textutil.Truncate(out.Result, 2000)}
+	events <- Event{Type: EventToolFinished, Conversation: convID, Tool: in.Name, Result: textutil.Truncate(out.Result, 2000), Err: runErr}
 	return out, nil
 }
 

@@ -38,6 +38,30 @@ type (
 		CPUTargetPercent    int32  `json:"cpu_target_percent,omitempty" jsonschema:"minimum=1,maximum=100" desc:"target average CPU utilisation, percent of requests"`
 		MemoryTargetPercent int32  `json:"memory_target_percent,omitempty" jsonschema:"minimum=1,maximum=100" desc:"target average memory utilisation, percent of requests"`
 	}
+	// specArgs is an app's editable configuration, as a form or an API request sends it.
+	specArgs struct {
+		Image     string            `json:"image" jsonschema:"required" desc:"image reference, e.g. registry.example.com/team/web:1.4.2"`
+		Replicas  int32             `json:"replicas" jsonschema:"minimum=0,maximum=500" desc:"desired number of replicas"`
+		Command   []string          `json:"command,omitempty" desc:"container command (entrypoint); default: the image's"`
+		Args      []string          `json:"args,omitempty" desc:"container arguments"`
+		EnvVars   map[string]string `json:"env_vars,omitempty" desc:"environment variables (plain values; secrets go through set_config)"`
+		Ports     []apps.Port       `json:"ports,omitempty" desc:"container ports, exposed by the app's Service"`
+		Resources apps.Resources    `json:"resources,omitzero" desc:"CPU and memory requests and limits, e.g. 250m, 512Mi"`
+		Readiness *apps.Probe       `json:"readiness,omitempty" desc:"readiness probe: HTTP path and port, or a TCP port"`
+		Liveness  *apps.Probe       `json:"liveness,omitempty" desc:"liveness probe: HTTP path and port, or a TCP port"`
+	}
+	createArgs struct {
+		Target
+		App string `json:"app" jsonschema:"required" desc:"new application name: lower-case letters, digits and '-'"`
+		specArgs
+		Strategy string `json:"strategy,omitempty" jsonschema:"enum=rolling,enum=blue-green" desc:"rollout strategy (default rolling)"`
+	}
+	updateArgs struct {
+		Target
+		App string `json:"app" jsonschema:"required" desc:"application name"`
+		specArgs
+		Version string `json:"version,omitempty" desc:"the version the change was made against (from get_app_config); a changed app refuses it"`
+	}
 	canaryArgs struct {
 		Target
 		App           string `json:"app" jsonschema:"required" desc:"application name"`
@@ -75,7 +99,27 @@ func (d Deps) appTools() []*Tool {
 				return d.Autoscale.Get(ctx, d.target(c), in.App)
 			}),
 
+		define[appArgs](Spec{Name: "get_app_config", Desc: "An application's editable configuration: image, replicas, command, args, env vars, ports, resources, probes, with its version.", Risk: ReadOnly, Role: v},
+			func(ctx context.Context, c Call, in *appArgs, _ bool) (any, error) {
+				return d.Apps.GetConfig(ctx, d.target(c), in.App)
+			}),
+
 		// Mutating: wait for approval.
+		define[createArgs](Spec{Name: "create_app", Desc: "Create an application (Deployment, and a Service for its ports) from an image, with env vars, ports, command, resources and probes.", Risk: Mutating, Role: dev},
+			func(ctx context.Context, c Call, in *createArgs, dry bool) (any, error) {
+				sp := in.specArgs
+				ch, err := d.Apps.Create(ctx, d.target(c), apps.Spec{Name: in.App, Image: sp.Image, Replicas: sp.Replicas, Command: sp.Command, Args: sp.Args,
+					Env: sp.EnvVars, Ports: sp.Ports, Resources: sp.Resources, Readiness: sp.Readiness, Liveness: sp.Liveness,
+					Strategy: apps.Strategy{Type: in.Strategy}}, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
+			}),
+		define[updateArgs](Spec{Name: "update_app", Desc: "Change an application's configuration in one rollout: image, replicas, command, args, env vars, ports, resources, probes.", Risk: Mutating, Role: dev},
+			func(ctx context.Context, c Call, in *updateArgs, dry bool) (any, error) {
+				sp := in.specArgs
+				ch, err := d.Apps.Update(ctx, d.target(c), in.App, apps.Config{Image: sp.Image, Replicas: sp.Replicas, Command: sp.Command, Args: sp.Args,
+					Env: sp.EnvVars, Ports: sp.Ports, Resources: sp.Resources, Readiness: sp.Readiness, Liveness: sp.Liveness}, in.Version, wopts(dry))
+				return d.settled(ctx, c, in.App, ch, err, dry)
+			}),
 		define[scaleArgs](Spec{Name: "scale_app", Desc: "Set an application's number of replicas.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *scaleArgs, dry bool) (any, error) {
 				ch, err := d.Apps.Scale(ctx, d.target(c), in.App, in.Replicas, wopts(dry))

@@ -1,6 +1,7 @@
 package alertmanager
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 
+	"k8s-manage/agent"
 	"k8s-manage/internal/store"
 )
 
@@ -35,6 +39,8 @@ type Item struct {
 	// ClaimedAt fences the claim: a worker's writes to its item hold only while the claim is
 	// still its own (not taken over after the lease).
 	ClaimedAt int64
+	// Tenant is the tenant the worker routed the alert to (written with its outcome).
+	Tenant string
 }
 
 // Queue is the durable alert queue in the service store.
@@ -168,21 +174,21 @@ func fenced(res sql.Result, err error) error {
 
 // Finish moves a claimed item to a final state with its outcome.
 func (q *Queue) Finish(ctx context.Context, it Item, state, outcome string) error {
-	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, finished_at = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
-		state, outcome, q.now().UnixMilli(), it.ID, Working, it.ClaimedAt))
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, tenant = ?, finished_at = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
+		state, outcome, it.Tenant, q.now().UnixMilli(), it.ID, Working, it.ClaimedAt))
 }
 
 // Progress records a claimed item's outcome so far (which channels it was posted to, which
 // post is under way), so a worker taking it over does not post twice.
 func (q *Queue) Progress(ctx context.Context, it Item, outcome string) error {
-	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET outcome = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
-		outcome, it.ID, Working, it.ClaimedAt))
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET outcome = ?, tenant = ? WHERE id = ? AND state = ? AND claimed_at = ?`,
+		outcome, it.Tenant, it.ID, Working, it.ClaimedAt))
 }
 
 // Retry puts a claimed item back in the queue, due after delay.
 func (q *Queue) Retry(ctx context.Context, it Item, outcome string, delay time.Duration) error {
-	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, next_at = ?, claimed_at = 0 WHERE id = ? AND state = ? AND claimed_at = ?`,
-		Queued, outcome, q.now().Add(delay).UnixMilli(), it.ID, Working, it.ClaimedAt))
+	return fenced(q.db.ExecContext(ctx, `UPDATE alert_queue SET state = ?, outcome = ?, tenant = ?, next_at = ?, claimed_at = 0 WHERE id = ? AND state = ? AND claimed_at = ?`,
+		Queued, outcome, it.Tenant, q.now().Add(delay).UnixMilli(), it.ID, Working, it.ClaimedAt))
 }
 
 // PostedSince counts the group's items that were posted (done) since t: the rate limiter.
@@ -238,4 +244,95 @@ func (q *Queue) SetThread(ctx context.Context, groupKey, surface, channel, threa
 	_, err := q.db.ExecContext(ctx, `INSERT INTO alert_threads (group_key, surface, channel, thread, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (group_key, surface, channel) DO NOTHING`, groupKey, surface, channel, thread, q.now().UnixMilli())
 	return err
+}
+
+// Record is one alert as a tenant's members see it: what fired, how the worker handled it, the
+// diagnosis, the proposed fixes and the chat threads it was posted in.
+type Record struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"alertname"`
+	Status      string            `json:"status"` // firing or resolved
+	State       string            `json:"state"`  // queued, working, done, suppressed, unrouted, failed
+	Severity    string            `json:"severity,omitempty"`
+	Env         string            `json:"env,omitempty"`
+	App         string            `json:"app,omitempty"`
+	Summary     string            `json:"summary,omitempty"`
+	Labels      map[string]string `json:"labels"`
+	StartsAt    string            `json:"starts_at"`
+	ReceivedAt  time.Time         `json:"received_at"`
+	Finding     string            `json:"finding,omitempty"`
+	Diagnosis   string            `json:"diagnosis,omitempty"`
+	Fixes       []agent.Fix       `json:"fixes,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	Threads     []ThreadRef       `json:"threads,omitempty"`
+	receivedKey int64
+}
+
+// ThreadRef is a chat thread an alert's group was posted in.
+type ThreadRef struct {
+	Surface string `json:"surface"`
+	Channel string `json:"channel"`
+	Thread  string `json:"thread"`
+}
+
+// Recent lists a tenant's alerts, newest first: at most limit, received before the cursor
+// (an earlier page's Next; empty for the first page). The next cursor is empty on the last page.
+func (q *Queue) Recent(ctx context.Context, tenant string, limit int, cursor string) ([]Record, string, error) {
+	before := int64(1<<63 - 1)
+	beforeID := ""
+	if cursor != "" {
+		ms, id, ok := strings.Cut(cursor, ".")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil {
+			return nil, "", &FieldError{Field: "cursor", Message: "is not a cursor this list returned"}
+		}
+		before, beforeID = n, id
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT `+itemColumns+`, received_at FROM alert_queue WHERE tenant = ?
+		AND (received_at < ? OR (received_at = ? AND id < ?)) ORDER BY received_at DESC, id DESC LIMIT ?`,
+		tenant, before, before, beforeID, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("alerts of %s: %w", tenant, err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var it Item
+		var received int64
+		if err := scanItem(rows, &it, &received); err != nil {
+			return nil, "", err
+		}
+		var oc outcome
+		_ = json.Unmarshal([]byte(it.Outcome), &oc)
+		out = append(out, Record{ID: it.ID, Name: it.Labels["alertname"], Status: it.Status, State: it.State, Severity: it.Labels["severity"],
+			Env: oc.Env, App: oc.App, Summary: cmp.Or(it.Annotations["summary"], it.Annotations["description"], it.Annotations["message"]),
+			Labels: it.Labels, StartsAt: it.StartsAt, ReceivedAt: time.UnixMilli(received), Finding: oc.Finding, Diagnosis: oc.Diagnosis,
+			Fixes: oc.Fixes, Error: oc.Error, receivedKey: received, Threads: q.threads(ctx, it.GroupKey)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		next = fmt.Sprintf("%d.%s", last.receivedKey, last.ID)
+	}
+	return out, next, nil
+}
+
+func (q *Queue) threads(ctx context.Context, groupKey string) []ThreadRef {
+	rows, err := q.db.QueryContext(ctx, `SELECT surface, channel, thread FROM alert_threads WHERE group_key = ? ORDER BY created_at`, groupKey)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []ThreadRef
+	for rows.Next() {
+		var t ThreadRef
+		if rows.Scan(&t.Surface, &t.Channel, &t.Thread) == nil {
+			out = append(out, t)
+		}
+	}
+	return out
 }

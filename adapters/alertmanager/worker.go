@@ -179,6 +179,9 @@ type outcome struct {
 	App     string   `json:"app,omitempty"`
 	Finding string   `json:"finding,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Diagnosis is the diagnosis text posted, and Fixes the fixes proposed with it.
+	Diagnosis string      `json:"diagnosis,omitempty"`
+	Fixes     []agent.Fix `json:"fixes,omitempty"`
 	// Sending are the targets whose post was under way or failed without an answer: whether
 	// it went out is unknown until the channel is searched.
 	Sending []string `json:"sending,omitempty"`
@@ -186,6 +189,7 @@ type outcome struct {
 
 func (w *Worker) finish(ctx context.Context, it Item, state string, oc outcome) {
 	b, _ := json.Marshal(oc)
+	it.Tenant = oc.Tenant
 	if err := w.o.Queue.Finish(ctx, it, state, string(b)); err != nil {
 		w.o.Log.Error("alert finish", "alert", it.ID, "err", err)
 		return
@@ -260,6 +264,7 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 				break
 			}
 			b.WriteString(pick(w.o.Chinese, "诊断：", "Diagnosis: ") + d.Text)
+			oc.Diagnosis = d.Text
 			for _, f := range d.Findings {
 				if oc.Finding == "" {
 					oc.Finding = f.Resource + ": " + f.Reason
@@ -270,6 +275,7 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 			}
 		}
 		notice.Text = b.String()
+		oc.Fixes = notice.Fixes
 	}
 	notice.ID = it.ID
 	var errs []error
@@ -315,6 +321,7 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 
 func (w *Worker) progress(ctx context.Context, it Item, oc outcome) error {
 	b, _ := json.Marshal(oc)
+	it.Tenant = oc.Tenant
 	return w.o.Queue.Progress(ctx, it, string(b))
 }
 
@@ -367,6 +374,7 @@ func (w *Worker) retry(ctx context.Context, it Item, oc outcome, err error) {
 		return
 	}
 	b, _ := json.Marshal(oc)
+	it.Tenant = oc.Tenant
 	delay := time.Duration(1<<min(it.Attempts, 8)) * time.Second
 	w.o.Log.Warn("alert retry", "alert", it.ID, "attempt", it.Attempts, "in", delay, "err", err)
 	if err := w.o.Queue.Retry(ctx, it, string(b), delay); err != nil {

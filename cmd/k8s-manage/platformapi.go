@@ -47,7 +47,6 @@ func (p *platformAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Get("/bills", p.bill)
 		r.Get("/config", p.getConfig)
 		r.Get("/config/diff", p.configDiff)
-		r.Post("/builds", p.startBuild)
 	})
 }
 
@@ -194,36 +193,4 @@ func (p *platformAPI) configDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"changes": changes})
-}
-
-type buildRequest struct {
-	Tenant string `json:"tenant"`
-	Env    string `json:"env,omitempty"`
-	App    string `json:"app"`
-	Ref    string `json:"ref,omitempty"`
-}
-
-// startBuild: POST /api/v1/builds {"tenant","env","app","ref"}; the Job is created as the person.
-func (p *platformAPI) startBuild(w http.ResponseWriter, r *http.Request) {
-	var req buildRequest
-	if err := httpserver.DecodeJSON(r, &req); err != nil {
-		httpserver.WriteError(w, r, http.StatusBadRequest, err)
-		return
-	}
-	a, ok := p.authorize(w, r, req.Tenant, req.Env, tenant.Developer)
-	if !ok {
-		return
-	}
-	cs, err := p.kube.As(tenant.Identity(web.User(r)))
-	if err != nil {
-		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	b, err := p.builds.Start(r.Context(), cs, build.Trigger{Tenant: a.Tenant, Env: a.Env, App: req.App, Ref: req.Ref,
-		Author: web.User(r), By: "api"})
-	if err != nil {
-		httpserver.WriteError(w, r, statusOf(err), err)
-		return
-	}
-	httpserver.WriteJSON(w, http.StatusCreated, b)
 }

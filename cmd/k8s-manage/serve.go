@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"k8s-manage/adapters/alertmanager"
 	"k8s-manage/adapters/web"
 	"k8s-manage/adapters/web/openapi"
 	"k8s-manage/agent"
@@ -170,6 +171,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		for _, t := range cfg.Agent.SelfApprovalTenants {
 			self[t] = true
 		}
+		bypass := map[string]tenant.Role{}
+		for t, r := range cfg.Agent.ApprovalBypass {
+			bypass[t] = tenant.Role(r)
+		}
 		tp, shutdown, err := obs.NewTracerProvider(ctx, cfg.Observability.OTLPEndpoint, cfg.Observability.OTLPInsecure, version.Get().Version)
 		if err != nil {
 			a.Close()
@@ -179,7 +184,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Model: chat, Log: log,
 			Tracer:   tp.Tracer("k8s-manage/agent"),
 			Registry: reg0, ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole),
-			AllowSelfApproval: self, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(), HistoryTokens: cfg.Agent.HistoryTokens, BindAllTools: cfg.Agent.BindAllTools, Sealer: keys})
+			AllowSelfApproval: self, ApprovalBypass: bypass, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(), HistoryTokens: cfg.Agent.HistoryTokens, BindAllTools: cfg.Agent.BindAllTools, Sealer: keys})
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -192,7 +197,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		}
 		surface := web.New(wo)
 		surface.Mount(srv.Router(), srv.API())
-		(&platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc, audit: a.agent.Approvals()}).mount(srv.API(), surface.Auth)
+		papi := &platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc, audit: a.agent.Approvals()}
+		papi.mount(srv.API(), surface.Auth)
+		// The REST resources read through the same tools as the agent (authorization, redaction),
+		// with results uncapped for lists; their writes go through the agent's approval gate.
+		reads := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Apps: apps.NewService(kc),
+			Autoscale: autoscale.NewService(kc), Quota: quota.NewService(kc), Tenants: tenants, Config: cfgCenter, Bills: bills, MaxResultBytes: 8 << 20})
+		(&resourceAPI{platformAPI: papi, apps: apps.NewService(kc), reads: reads, agent: a.agent, alerts: alertmanager.NewQueue(st, nil)}).mount(srv.API(), surface.Auth)
 		if err := a.wireSurfaces(reg0); err != nil {
 			a.Close()
 			return nil, err

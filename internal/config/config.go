@@ -180,6 +180,10 @@ type Agent struct {
 	ApproverRole string `yaml:"approver_role"`
 	// SelfApprovalTenants lists tenants whose requesters may approve their own requests.
 	SelfApprovalTenants []string `yaml:"self_approval_tenants"`
+	// ApprovalBypass maps a tenant to the lowest role whose mutating calls (chat and API) run
+	// without an approval, e.g. {sandbox-team: admin}. Off for every tenant not listed;
+	// destructive calls always wait.
+	ApprovalBypass map[string]string `yaml:"approval_bypass"`
 	// MaxSteps bounds one turn's graph.
 	MaxSteps int `yaml:"max_steps"`
 	// TurnTimeout bounds one turn (or a resumed turn) from its start to its answer.
@@ -464,6 +468,13 @@ func (c Config) Validate() Problems {
 	case "viewer", "developer", "operator", "admin":
 	default:
 		add("agent.approver_role", "must be viewer, developer, operator or admin; got %q", c.Agent.ApproverRole)
+	}
+	for t, r := range c.Agent.ApprovalBypass {
+		switch r {
+		case "viewer", "developer", "operator", "admin":
+		default:
+			add("agent.approval_bypass."+t, "must be viewer, developer, operator or admin; got %q", r)
+		}
 	}
 	if c.Agent.MaxSteps < 2 || c.Agent.MaxSteps > 100 {
 		add("agent.max_steps", "must be between 2 and 100, got %d", c.Agent.MaxSteps)

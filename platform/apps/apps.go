@@ -440,6 +440,26 @@ type Summary struct {
 	Desired  int32  `json:"desired"`
 	Ready    int32  `json:"ready"`
 	Canary   bool   `json:"canary,omitempty"`
+	// Health is healthy (all desired replicas ready), degraded (some), down (none), or stopped
+	// (scaled to 0).
+	Health string `json:"health"`
+	// Rollout names the strategy step in progress: "rolling update", "canary", or "" when settled.
+	Rollout string `json:"rollout,omitempty"`
+	// LastDeploy is when the serving Deployment last rolled out (its Progressing condition).
+	LastDeploy time.Time `json:"last_deploy,omitzero"`
+}
+
+func health(desired, ready int32) string {
+	switch {
+	case desired == 0:
+		return "stopped"
+	case ready >= desired:
+		return "healthy"
+	case ready == 0:
+		return "down"
+	default:
+		return "degraded"
+	}
 }
 
 // List returns the apps in the namespace.
@@ -472,10 +492,23 @@ func (s *Service) List(ctx context.Context, t Target) ([]Summary, error) {
 		if len(d.Spec.Template.Spec.Containers) > 0 {
 			sm.Image = d.Spec.Template.Spec.Containers[0].Image
 		}
+		if d.Status.UpdatedReplicas < deref(d.Spec.Replicas) || d.Status.ObservedGeneration < d.Generation {
+			sm.Rollout = "rolling update"
+		}
+		for _, c := range d.Status.Conditions {
+			if c.Type == appsv1.DeploymentProgressing && c.LastUpdateTime.Time.After(sm.LastDeploy) {
+				sm.LastDeploy = c.LastUpdateTime.Time
+			}
+		}
 	}
 	out := make([]Summary, 0, len(byApp))
 	for _, k := range slices.Sorted(maps.Keys(byApp)) {
-		out = append(out, *byApp[k])
+		sm := byApp[k]
+		sm.Health = health(sm.Desired, sm.Ready)
+		if sm.Canary {
+			sm.Rollout = "canary"
+		}
+		out = append(out, *sm)
 	}
 	return out, nil
 }

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s-manage/agent/approval"
+	"k8s-manage/hack/sandbox/sandboxtest"
+	"k8s-manage/internal/config"
+	"k8s-manage/platform/apps"
+	"k8s-manage/platform/platformtest"
+	"k8s-manage/platform/tenant"
+)
+
+// written is the answer to a REST write.
+type written struct {
+	Status   string `json:"status"`
+	Approval struct {
+		ID      string `json:"id"`
+		Tool    string `json:"tool"`
+		Preview string `json:"preview"`
+		Status  string `json:"status"`
+	} `json:"approval"`
+	Result json.RawMessage `json:"result"`
+}
+
+func decode[T any](t *testing.T, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("decode %T: %v\n%s", v, err, body)
+	}
+	return v
+}
+
+// The REST resources on the sandbox, every request and answer checked against the contract: a
+// developer creates an app through the API and gets 202 with the dry-run diff and nothing
+// created; an operator approves and it runs once, as the developer; the app is listed (paged);
+// an edit with a stale ETag gets 412, without If-Match 428, and with the right one 202; logs
+// stream as SSE; a rollback and a catalog instance go through approval too; a tenant that lets
+// admins bypass approval runs an admin's write at once, but never a destructive one.
+func TestRESTResources(t *testing.T) {
+	env := sandboxtest.Start(t)
+	ctx := context.Background()
+	knowledgeEnv(t)
+	cfg, err := config.Load(config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
+	name := sandboxtest.Name("rest")
+	cfg.Agent.ApprovalBypass = map[string]string{name: "admin"}
+	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dev, ops, admin, viewer := platformtest.Email("dev"), platformtest.Email("ops"), platformtest.Email("admin"), platformtest.Email("viewer")
+	if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: name, Environments: []string{"dev"},
+		Members: []tenant.Member{{Email: dev, Role: tenant.Developer}, {Email: ops, Role: tenant.Operator}, {Email: admin, Role: tenant.Admin},
+			{Email: viewer, Role: tenant.Viewer}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.tenants.Delete(context.Background(), name) })
+	ns := tenant.Namespace(name, "dev")
+	srv := httptest.NewServer(a.http.Handler())
+	defer srv.Close()
+	tok := func(u string) client { s, _ := a.tokens.Create(ctx, u, "test"); return client{t, srv.URL, s} }
+	devC, opsC, adminC, viewC := tok(dev), tok(ops), tok(admin), tok(viewer)
+	q := "?tenant=" + name + "&env=dev"
+
+	// Create: bad input names the field and proposes nothing.
+	for _, c := range []struct{ body, field string }{
+		{`{"name":"Bad_Name","image":"nginx:1.27"}`, "name"},
+		{`{"name":"web","image":""}`, "image"},
+		{`{"name":"web","image":"nginx","ports":[{"port":70000}]}`, "ports[0].port"},
+		{`{"name":"web","image":"nginx","env":{"1X":"y"}}`, "env.1X"},
+		{`{"name":"web","image":"nginx","resources":{"cpu_request":"lots"}}`, "resources.cpu_request"},
+		{`{"name":"web","image":"nginx","colour":"red"}`, "colour"},
+	} {
+		resp, body := devC.do("POST", "/api/v1/apps"+q, c.body)
+		if resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"`+c.field+`"`) {
+			t.Errorf("create %s: %d %s, want 400 naming %s", c.body, resp.StatusCode, body, c.field)
+		}
+	}
+	if resp, body := viewC.do("POST", "/api/v1/apps"+q, `{"name":"web","image":"nginx"}`); resp.StatusCode != 403 {
+		t.Errorf("viewer create: %d %s", resp.StatusCode, body)
+	}
+	resp, body := devC.do("POST", "/api/v1/apps"+q, `{"name":"web","image":"nginx:1.27","replicas":2,"env":{"GREETING":"hello"},"ports":[{"port":8080}]}`)
+	if resp.StatusCode != 202 {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	w := decode[written](t, body)
+	if w.Status != "pending" || w.Approval.Tool != "create_app" || !strings.Contains(w.Approval.Preview, "GREETING") || !strings.Contains(w.Approval.Preview, "8080") {
+		t.Fatalf("create answer: %s", body)
+	}
+	if _, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		t.Fatal("the app exists before its approval")
+	}
+	if resp, _ := devC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`); resp.StatusCode != 403 {
+		t.Fatalf("the requester approved their own request: %d", resp.StatusCode)
+	}
+	resp, body = opsC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"tool":"create_app"`) {
+		t.Fatalf("approve create: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := opsC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`); resp.StatusCode != 409 {
+		t.Fatalf("second approval: %d", resp.StatusCode)
+	}
+	d, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Env[0].Value != "hello" {
+		t.Fatalf("the approved app: %v %v", d, err)
+	}
+	if _, err := env.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the app's Service: %v", err)
+	}
+
+	// List, paged and filtered.
+	for i := range 4 {
+		if _, err := apps.NewService(a.kube).Create(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns},
+			apps.Spec{Name: fmt.Sprintf("svc-%d", i), Image: "busybox:1.36", Replicas: 0}, apps.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type appList struct {
+		Items []apps.Summary `json:"items"`
+		Next  string         `json:"next_cursor"`
+	}
+	var names []string
+	cursor := ""
+	for range 5 {
+		_, body := viewC.do("GET", "/api/v1/apps"+q+"&limit=2&cursor="+url.QueryEscape(cursor), "")
+		l := decode[appList](t, body)
+		for _, s := range l.Items {
+			names = append(names, s.Name)
+		}
+		if cursor = l.Next; cursor == "" {
+			break
+		}
+	}
+	if fmt.Sprint(names) != "[svc-0 svc-1 svc-2 svc-3 web]" {
+		t.Fatalf("paged names: %v", names)
+	}
+	_, body = viewC.do("GET", "/api/v1/apps"+q+"&health=stopped", "")
+	if l := decode[appList](t, body); len(l.Items) != 4 || l.Items[0].Health != "stopped" {
+		t.Fatalf("stopped apps: %s", body)
+	}
+	for _, c := range []struct{ path, field string }{{"&limit=0", "limit"}, {"&cursor=not*base64", "cursor"}, {"&health=sad", "health"}} {
+		if resp, body := viewC.do("GET", "/api/v1/apps"+q+c.path, ""); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"`+c.field+`"`) {
+			t.Errorf("list %s: %d %s", c.path, resp.StatusCode, body)
+		}
+	}
+
+	// ETag and If-Match: a stale version gets 412 and proposes nothing.
+	resp, body = devC.do("GET", "/api/v1/apps/web"+q, "")
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || etag == "" || !strings.Contains(string(body), `"GREETING":"hello"`) {
+		t.Fatalf("get app: %d %q %s", resp.StatusCode, etag, body)
+	}
+	edit := `{"image":"nginx:1.28","replicas":2,"env":{"GREETING":"hi"},"ports":[{"port":8080}],"command":["nginx"],"args":["-g","daemon off;"],` +
+		`"resources":{"cpu_request":"100m","memory_limit":"256Mi"},"readiness":{"path":"/healthz","port":8080}}`
+	if resp, body := devC.do("PUT", "/api/v1/apps/web"+q, edit); resp.StatusCode != 428 || !strings.Contains(string(body), `"field":"If-Match"`) {
+		t.Fatalf("edit without If-Match: %d %s", resp.StatusCode, body)
+	}
+	// Someone else changes the app in between (a scale from the cluster side).
+	d.Spec.Replicas = ptr(int32(1))
+	if _, err := env.Client.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := a.agent.Approvals().List(ctx, approvalFilter(name))
+	resp, body = devC.do("PUT", "/api/v1/apps/web"+q, edit, "If-Match", etag)
+	if resp.StatusCode != 412 || !strings.Contains(string(body), `"field":"If-Match"`) || resp.Header.Get("ETag") == etag {
+		t.Fatalf("edit with a stale ETag: %d %s", resp.StatusCode, body)
+	}
+	if after, _ := a.agent.Approvals().List(ctx, approvalFilter(name)); len(after) != len(before) {
+		t.Fatalf("a stale edit created an approval request (%d -> %d)", len(before), len(after))
+	}
+	resp, body = devC.do("PUT", "/api/v1/apps/web"+q, edit, "If-Match", resp.Header.Get("ETag"))
+	if resp.StatusCode != 202 {
+		t.Fatalf("edit with the fresh ETag: %d %s", resp.StatusCode, body)
+	}
+	w = decode[written](t, body)
+	if !strings.Contains(w.Approval.Preview, "nginx:1.28") || !strings.Contains(w.Approval.Preview, "/healthz") {
+		t.Fatalf("edit preview: %s", w.Approval.Preview)
+	}
+	if _, body := opsC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`); !strings.Contains(string(body), "nginx:1.28") {
+		t.Fatalf("approve edit: %s", body)
+	}
+	cfgNow, err := apps.NewService(a.kube).GetConfig(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns}, "web")
+	if err != nil || cfgNow.Image != "nginx:1.28" || cfgNow.Env["GREETING"] != "hi" || cfgNow.Resources.CPURequest != "100m" ||
+		cfgNow.Readiness == nil || cfgNow.Readiness.Path != "/healthz" || strings.Join(cfgNow.Args, " ") != "-g daemon off;" {
+		t.Fatalf("the edited app: %+v %v", cfgNow, err)
+	}
+
+	// An edit approved after someone else changed the app is refused when it runs.
+	_, body = devC.do("GET", "/api/v1/apps/web"+q, "")
+	resp, _ = devC.do("GET", "/api/v1/apps/web"+q, "")
+	resp, body = devC.do("PUT", "/api/v1/apps/web"+q, strings.Replace(edit, "nginx:1.28", "nginx:1.29", 1), "If-Match", resp.Header.Get("ETag"))
+	if resp.StatusCode != 202 {
+		t.Fatalf("second edit: %d %s", resp.StatusCode, body)
+	}
+	w = decode[written](t, body)
+	live, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	live.Spec.Replicas = ptr(int32(3))
+	if _, err := env.Client.AppsV1().Deployments(ns).Update(ctx, live, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := opsC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`); !strings.Contains(string(body), "changed since version") {
+		t.Fatalf("an approved edit over a newer version: %s", body)
+	}
+	if live, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); live.Spec.Template.Spec.Containers[0].Image != "nginx:1.28" {
+		t.Fatalf("the stale edit was applied: %s", live.Spec.Template.Spec.Containers[0].Image)
+	}
+
+	// Pods, events, revisions and logs (SSE), read as the person.
+	waitFor(t, 60*time.Second, func() bool {
+		_, body := viewC.do("GET", "/api/v1/apps/web/pods"+q, "")
+		return strings.Contains(string(body), `"phase":"Running"`)
+	})
+	pods, _ := env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: apps.LabelApp + "=web"})
+	pod := pods.Items[0].Name
+	if err := env.Sandbox.SetLogs(ctx, ns, pod, "app", []string{"GET /healthz 200", "GET /orders 500 token=sk-live-abcdefghijklmnop1234", "GET /orders 200"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var logBody []byte
+	waitFor(t, 30*time.Second, func() bool {
+		resp, logBody = viewC.do("GET", "/api/v1/apps/web/logs"+q+"&pod="+pod+"&q=orders", "")
+		return resp.StatusCode == 200 && strings.Count(string(logBody), "event: line") == 2
+	})
+	if resp.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(string(logBody), "event: end") ||
+		strings.Contains(string(logBody), "healthz") || strings.Contains(string(logBody), "sk-live-abcdefghijklmnop1234") {
+		t.Fatalf("log stream: %s", logBody)
+	}
+	if resp, body := viewC.do("GET", "/api/v1/apps/web/logs"+q+"&pod=no-such-pod", ""); resp.StatusCode != 404 {
+		t.Fatalf("logs of a missing pod: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := viewC.do("GET", "/api/v1/apps/web/events"+q, ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"data"`) {
+		t.Fatalf("events: %d %s", resp.StatusCode, body)
+	}
+	_, body = viewC.do("GET", "/api/v1/apps/web/revisions"+q, "")
+	if !strings.Contains(string(body), "nginx:1.27") || !strings.Contains(string(body), "nginx:1.28") {
+		t.Fatalf("revisions: %s", body)
+	}
+	resp, body = devC.do("POST", "/api/v1/apps/web/rollback"+q, `{}`)
+	if resp.StatusCode != 202 || !strings.Contains(string(body), "nginx:1.27") {
+		t.Fatalf("rollback: %d %s", resp.StatusCode, body)
+	}
+	w = decode[written](t, body)
+	opsC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`)
+	if live, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); live.Spec.Template.Spec.Containers[0].Image != "nginx:1.27" {
+		t.Fatalf("after the approved rollback: %s", live.Spec.Template.Spec.Containers[0].Image)
+	}
+	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"replicas"`) {
+		t.Fatalf("scale without replicas: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":2,"tenant":"other"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"tenant"`) {
+		t.Fatalf("a tenant in the body: %d %s", resp.StatusCode, body)
+	}
+
+	// Catalog: plans, provisioning through approval, the instance listed.
+	if _, body := viewC.do("GET", "/api/v1/catalog/plans", ""); !strings.Contains(string(body), "redis") {
+		t.Fatalf("plans: %s", body)
+	}
+	// Provisioning needs the operator role (it writes a Secret, a StatefulSet and a claim, as the person).
+	if resp, body := devC.do("POST", "/api/v1/catalog/instances"+q, `{"type":"redis","name":"cache","plan":"small"}`); resp.StatusCode != 403 || !strings.Contains(string(body), "operator") {
+		t.Fatalf("developer provision: %d %s", resp.StatusCode, body)
+	}
+	resp, body = opsC.do("POST", "/api/v1/catalog/instances"+q, `{"type":"redis","name":"cache","plan":"small"}`)
+	if resp.StatusCode != 202 {
+		t.Fatalf("provision: %d %s", resp.StatusCode, body)
+	}
+	w = decode[written](t, body)
+	adminC.do("POST", "/api/v1/approvals/"+w.Approval.ID+"/decision", `{"approve":true}`)
+	if _, body := viewC.do("GET", "/api/v1/catalog/instances"+q, ""); !strings.Contains(string(body), `"name":"cache"`) {
+		t.Fatalf("instances: %s", body)
+	}
+
+	// Bypass: this tenant lets admins skip approval for mutating calls, not destructive ones.
+	resp, body = adminC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":1}`)
+	if resp.StatusCode != 200 || decode[written](t, body).Status != "done" {
+		t.Fatalf("admin scale with bypass: %d %s", resp.StatusCode, body)
+	}
+	if live, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); *live.Spec.Replicas != 1 {
+		t.Fatalf("bypassed scale did not run: %d", *live.Spec.Replicas)
+	}
+	if resp, body := adminC.do("DELETE", "/api/v1/apps/svc-0"+q, ""); resp.StatusCode != 202 {
+		t.Fatalf("admin delete (destructive, never bypassed): %d %s", resp.StatusCode, body)
+	}
+	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":4}`); resp.StatusCode != 202 {
+		t.Fatalf("developer scale (no bypass for developers): %d %s", resp.StatusCode, body)
+	}
+	log, _ := a.agent.Approvals().AuditLog(ctx, name, 200)
+	bypassed := 0
+	for _, e := range log {
+		if e.ApprovalID == "bypass" && e.User == admin && e.Tool == "scale_app" {
+			bypassed++
+		}
+	}
+	if bypassed != 1 {
+		t.Fatalf("bypassed calls audited: %d", bypassed)
+	}
+
+	// Tenants, members, quota; alerts (none yet).
+	if _, body := devC.do("GET", "/api/v1/tenants", ""); !strings.Contains(string(body), name) {
+		t.Fatalf("tenants: %s", body)
+	}
+	if resp, _ := devC.do("GET", "/api/v1/tenants/"+name+"/members", ""); resp.StatusCode != 403 {
+		t.Fatalf("members as developer: %d", resp.StatusCode)
+	}
+	if _, body := adminC.do("GET", "/api/v1/tenants/"+name+"/members", ""); !strings.Contains(string(body), viewer) {
+		t.Fatalf("members: %s", body)
+	}
+	if resp, body := viewC.do("GET", "/api/v1/tenants/"+name+"/quota?env=dev", ""); resp.StatusCode != 200 {
+		t.Fatalf("quota: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := viewC.do("GET", "/api/v1/alerts?tenant="+name, ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"items"`) {
+		t.Fatalf("alerts: %d %s", resp.StatusCode, body)
+	}
+	stranger := tok(platformtest.Email("stranger"))
+	for _, p := range []string{"/api/v1/apps" + q, "/api/v1/apps/web" + q, "/api/v1/apps/web/logs" + q, "/api/v1/alerts?tenant=" + name,
+		"/api/v1/catalog/instances" + q, "/api/v1/builds" + q} {
+		if resp, body := stranger.do("GET", p, ""); resp.StatusCode != 403 || !strings.Contains(string(body), name) {
+			t.Errorf("stranger GET %s: %d %s", p, resp.StatusCode, body)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not so after %s", d)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func approvalFilter(tenantName string) approval.Filter {
+	return approval.Filter{Tenants: []string{tenantName}}
+}
