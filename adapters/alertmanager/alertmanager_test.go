@@ -305,3 +305,62 @@ func TestTakeoverAfterACrashMidPostPostsOnce(t *testing.T) {
 		})
 	}
 }
+
+// A tenant's alerts are listed newest first in pages, with the outcome the worker recorded;
+// another tenant's alerts are neither listed nor found by id (PostgreSQL and SQLite).
+func TestRecentAlertsArePerTenantAndPaged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.UnixMilli(1_780_000_000_000)
+		q := alertmanager.NewQueue(st, func() time.Time { now = now.Add(time.Second); return now })
+		for i := range 5 {
+			if _, _, err := q.Enqueue(ctx, &alertmanager.Webhook{GroupKey: fmt.Sprintf("g%d", i), Alerts: []alertmanager.Alert{
+				alert(fmt.Sprintf("fp%d", i), "firing", map[string]string{"alertname": fmt.Sprintf("A%d", i)})}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := q.Claim(ctx, 10, time.Hour)
+		if err != nil || len(items) != 5 {
+			t.Fatalf("claim: %d %v", len(items), err)
+		}
+		for i, it := range items {
+			it.Tenant = "team-a"
+			if i == 4 {
+				it.Tenant = "team-b"
+			}
+			if err := q.Finish(ctx, it, alertmanager.Done, `{"tenant":"`+it.Tenant+`","env":"dev","diagnosis":"pod crashed: OOMKilled","fixes":[{"tool":"set_resources","args":"{}"}]}`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		cursor := ""
+		for range 4 {
+			page, next, err := q.Recent(ctx, "team-a", 3, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				got = append(got, r.Name)
+				if r.Diagnosis != "pod crashed: OOMKilled" || len(r.Fixes) != 1 || r.Env != "dev" {
+					t.Fatalf("record: %+v", r)
+				}
+			}
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+		if len(got) != 4 || got[0] <= got[3] {
+			t.Fatalf("team-a's alerts, newest first: %v", got)
+		}
+		b, _, _ := q.Recent(ctx, "team-b", 10, "")
+		if len(b) != 1 {
+			t.Fatalf("team-b: %d alerts", len(b))
+		}
+		if _, err := q.Record(ctx, "team-a", b[0].ID); !errors.Is(err, alertmanager.ErrNotFound) {
+			t.Fatalf("team-b's alert read as team-a: %v", err)
+		}
+		if _, _, err := q.Recent(ctx, "team-a", 3, "garbage"); err == nil {
+			t.Fatal("a bad cursor was accepted")
+		}
+	})
+}

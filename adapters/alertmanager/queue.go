@@ -296,21 +296,22 @@ func (q *Queue) Recent(ctx context.Context, tenant string, limit int, cursor str
 	}
 	defer rows.Close()
 	var out []Record
+	var groups []string
 	for rows.Next() {
 		var it Item
 		var received int64
 		if err := scanItem(rows, &it, &received); err != nil {
 			return nil, "", err
 		}
-		var oc outcome
-		_ = json.Unmarshal([]byte(it.Outcome), &oc)
-		out = append(out, Record{ID: it.ID, Name: it.Labels["alertname"], Status: it.Status, State: it.State, Severity: it.Labels["severity"],
-			Env: oc.Env, App: oc.App, Summary: cmp.Or(it.Annotations["summary"], it.Annotations["description"], it.Annotations["message"]),
-			Labels: it.Labels, StartsAt: it.StartsAt, ReceivedAt: time.UnixMilli(received), Finding: oc.Finding, Diagnosis: oc.Diagnosis,
-			Fixes: oc.Fixes, Error: oc.Error, receivedKey: received, Threads: q.threads(ctx, it.GroupKey)})
+		out = append(out, record(it, received))
+		groups = append(groups, it.GroupKey)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	rows.Close() // before the threads' queries (a one-connection store)
+	for i := range out {
+		out[i].Threads = q.threads(ctx, groups[i])
 	}
 	next := ""
 	if len(out) > limit {
@@ -319,6 +320,34 @@ func (q *Queue) Recent(ctx context.Context, tenant string, limit int, cursor str
 		next = fmt.Sprintf("%d.%s", last.receivedKey, last.ID)
 	}
 	return out, next, nil
+}
+
+// Record returns one of a tenant's alerts; another tenant's, or none, is not found.
+func (q *Queue) Record(ctx context.Context, tenant, id string) (*Record, error) {
+	var it Item
+	var received int64
+	err := scanItem(q.db.QueryRowContext(ctx, `SELECT `+itemColumns+`, received_at FROM alert_queue WHERE tenant = ? AND id = ?`, tenant, id), &it, &received)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("alert %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alert %s: %w", id, err)
+	}
+	rec := record(it, received)
+	rec.Threads = q.threads(ctx, it.GroupKey)
+	return &rec, nil
+}
+
+// ErrNotFound is the error of Record for an alert the tenant does not have.
+var ErrNotFound = errors.New("alert not found")
+
+func record(it Item, received int64) Record {
+	var oc outcome
+	_ = json.Unmarshal([]byte(it.Outcome), &oc)
+	return Record{ID: it.ID, Name: it.Labels["alertname"], Status: it.Status, State: it.State, Severity: it.Labels["severity"],
+		Env: oc.Env, App: oc.App, Summary: cmp.Or(it.Annotations["summary"], it.Annotations["description"], it.Annotations["message"]),
+		Labels: it.Labels, StartsAt: it.StartsAt, ReceivedAt: time.UnixMilli(received), Finding: oc.Finding, Diagnosis: oc.Diagnosis,
+		Fixes: oc.Fixes, Error: oc.Error, receivedKey: received}
 }
 
 func (q *Queue) threads(ctx context.Context, groupKey string) []ThreadRef {

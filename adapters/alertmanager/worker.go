@@ -221,11 +221,12 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 	app, pod := appOf(it.Labels), it.Labels["pod"]
 	oc.App = app
 	targets := w.targets(it.Labels, oc.Tenant, oc.Env)
-	if len(targets) == 0 {
+	if len(targets) == 0 && oc.Tenant == "" {
 		w.finish(ctx, it, Unrouted, oc)
 		return
 	}
-	if len(oc.Posted) == 0 { // retries of a partly posted alert are not counted again
+	// An alert of a tenant with no channel is still diagnosed: the console's Alerts page shows it.
+	if len(targets) > 0 && len(oc.Posted) == 0 { // retries of a partly posted alert are not counted again
 		n, err := w.o.Queue.PostedSince(ctx, it.GroupKey, time.Now().Add(-w.o.RateWindow))
 		if err != nil {
 			w.retry(ctx, it, oc, err)
@@ -278,6 +279,10 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 		oc.Fixes = notice.Fixes
 	}
 	notice.ID = it.ID
+	if len(targets) == 0 {
+		w.finish(ctx, it, Unrouted, oc)
+		return
+	}
 	var errs []error
 	for _, t := range targets {
 		if slices.Contains(oc.Posted, t.String()) {

@@ -41,7 +41,8 @@ func (s *Surface) mountConsole(root chi.Router) {
 		h.Set("Referrer-Policy", "same-origin")
 		w.Write(index) //nolint:errcheck
 	}
-	for _, p := range []string{"/", "/chat", "/approvals", "/history", "/audit", "/terminal", "/login"} {
+	for _, p := range []string{"/", "/chat", "/approvals", "/history", "/audit", "/terminal", "/login", "/apps", "/apps/*", "/builds",
+		"/catalog", "/config", "/bills", "/alerts", "/tenants"} {
 		root.Get(p, page)
 	}
 	// The API reference: Swagger UI (bundled) over /api/v1/openapi.json.

@@ -86,6 +86,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Put("/config/{key}", p.setConfig)
 
 		r.Get("/alerts", p.listAlerts)
+		r.Post("/alerts/{id}/fixes/{n}", p.applyFix)
 	})
 }
 
@@ -97,6 +98,10 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &pe) && pe.Kind == perr.Invalid && pe.Field != "" {
 		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: pe.Field,
 			Message: strings.TrimPrefix(pe.Message, pe.Field+": ")})
+		return
+	}
+	if errors.Is(err, alertmanager.ErrNotFound) {
+		httpserver.WriteError(w, r, http.StatusNotFound, err)
 		return
 	}
 	var fe *alertmanager.FieldError
@@ -205,7 +210,9 @@ func (p *resourceAPI) appEvents(w http.ResponseWriter, r *http.Request) {
 
 // accepted is the answer to a write: the pending approval, or (bypassed) the result.
 type accepted struct {
-	Status   string          `json:"status"` // pending (waits for an approval) or done (ran: the tenant lets this role bypass approval)
+	// Status is pending (waits for an approval), done (ran: the tenant lets this role bypass
+	// approval) or preview (dry_run=true: the diff, nothing requested).
+	Status   string          `json:"status"`
 	Approval any             `json:"approval,omitempty"`
 	Result   json.RawMessage `json:"result,omitempty"`
 }
@@ -224,6 +231,15 @@ func (p *resourceAPI) propose(w http.ResponseWriter, r *http.Request, a tenant.A
 	b, err := json.Marshal(args)
 	if err != nil {
 		httpserver.WriteError(w, r, http.StatusBadRequest, err)
+		return
+	}
+	if r.URL.Query().Get("dry_run") == "true" { // the console's preview before it submits
+		out, err := p.reads.Preview(r.Context(), tool, tools.Caller{User: web.User(r), Tenant: a.Tenant, Env: a.Env, Role: a.Role}, string(b))
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		httpserver.WriteJSON(w, http.StatusOK, accepted{Status: "preview", Result: json.RawMessage(out)})
 		return
 	}
 	events, err := p.agent.Propose(r.Context(), agent.Turn{Surface: "api", Thread: "api-" + approval.NewID(), User: web.User(r),

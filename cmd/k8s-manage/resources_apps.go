@@ -480,3 +480,34 @@ func (p *resourceAPI) quota(w http.ResponseWriter, r *http.Request) {
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"tenant": a.Tenant, "env": a.Env, "data": out})
 }
+
+// applyFix: POST /api/v1/alerts/{id}/fixes/{n}?tenant=T → 202: proposes the alert's n-th fix
+// (from 0) as the caller, through approval.
+func (p *resourceAPI) applyFix(w http.ResponseWriter, r *http.Request) {
+	a, ok := p.authorize(w, r, r.URL.Query().Get("tenant"), "", tenant.Developer)
+	if !ok {
+		return
+	}
+	rec, err := p.alerts.Record(r.Context(), a.Tenant, chi.URLParam(r, "id"))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	n, err := strconv.Atoi(chi.URLParam(r, "n"))
+	if err != nil || n < 0 || n >= len(rec.Fixes) {
+		httpserver.WriteError(w, r, http.StatusNotFound, fmt.Errorf("alert %s has no fix %s", rec.ID, chi.URLParam(r, "n")))
+		return
+	}
+	fix := rec.Fixes[n]
+	if fix.Env != "" && fix.Env != a.Env {
+		if a, ok = p.authorize(w, r, a.Tenant, fix.Env, tenant.Developer); !ok {
+			return
+		}
+	}
+	args := map[string]any{}
+	if err := json.Unmarshal([]byte(fix.Args), &args); err != nil {
+		httpserver.WriteError(w, r, http.StatusInternalServerError, fmt.Errorf("alert %s fix %d: %w", rec.ID, n, err))
+		return
+	}
+	p.propose(w, r, a, fix.Tool, args)
+}

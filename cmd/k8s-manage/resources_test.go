@@ -259,6 +259,15 @@ func TestRESTResources(t *testing.T) {
 	if live, _ := env.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); live.Spec.Template.Spec.Containers[0].Image != "nginx:1.27" {
 		t.Fatalf("after the approved rollback: %s", live.Spec.Template.Spec.Containers[0].Image)
 	}
+	// A dry run answers the diff and requests nothing (the console's preview before it submits).
+	before, _ = a.agent.Approvals().List(ctx, approvalFilter(name))
+	resp, body = devC.do("POST", "/api/v1/apps/web/scale"+q+"&dry_run=true", `{"replicas":5}`)
+	if w := decode[written](t, body); resp.StatusCode != 200 || w.Status != "preview" || !strings.Contains(string(w.Result), `"spec.replicas"`) {
+		t.Fatalf("dry run: %d %s", resp.StatusCode, body)
+	}
+	if after, _ := a.agent.Approvals().List(ctx, approvalFilter(name)); len(after) != len(before) {
+		t.Fatal("a dry run created an approval request")
+	}
 	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"replicas"`) {
 		t.Fatalf("scale without replicas: %d %s", resp.StatusCode, body)
 	}

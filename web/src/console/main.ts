@@ -5,6 +5,10 @@ import "./style.css";
 import { APIError, Client, citations, el, previewText, type AgentEvent, type Approval } from "../shared/api";
 import { renderMarkdown } from "../shared/markdown";
 import "../shared/markdown.css";
+import { renderApps } from "./apps";
+import { currentLang, setLang, t, type Lang } from "./i18n";
+import { renderAlerts, renderBills, renderBuilds, renderCatalog, renderConfig, renderTenants } from "./pages";
+import type { Ctx } from "./ui";
 
 interface Membership { tenant: string; role: string; envs: string[] }
 interface SessionInfo { user: string; csrf?: string; tenants: Membership[]; terminal: boolean }
@@ -15,7 +19,8 @@ let session: SessionInfo | null = null;
 let tenant = localStorage.getItem("k8sm.tenant") || "";
 let env = localStorage.getItem("k8sm.env") || "dev";
 let conversation = "";
-let view = location.pathname.replace(/^\//, "") || "chat";
+let path = location.pathname.replace(/^\//, "") || "chat";
+let view = path.split("/")[0];
 
 function membership(): Membership | undefined { return session?.tenants.find((m) => m.tenant === tenant); }
 
@@ -54,8 +59,8 @@ function renderLogin(message = "") {
   email.focus();
 }
 
-function go(v: string) { view = v; history.pushState(null, "", "/" + v); render(); }
-window.addEventListener("popstate", () => { view = location.pathname.replace(/^\//, "") || "chat"; render(); });
+function go(v: string) { history.pushState(null, "", "/" + v); path = location.pathname.replace(/^\//, "") || "chat"; view = path.split("/")[0]; render(); }
+window.addEventListener("popstate", () => { path = location.pathname.replace(/^\//, "") || "chat"; view = path.split("/")[0]; render(); });
 
 let pendingBadge: HTMLElement | null = null;
 async function refreshBadge() {
@@ -78,27 +83,41 @@ function render() {
   for (const e of membership()?.envs || ["dev"]) envSel.append(el("option", { value: e }, e));
   envSel.value = env;
   envSel.addEventListener("change", () => { env = envSel.value; localStorage.setItem("k8sm.env", env); conversation = ""; render(); });
-  const logout = el("button", { type: "button" }, "Log out");
+  const langSel = el("select", { "aria-label": t("Language"), name: "lang" }, el("option", { value: "en" }, "English"), el("option", { value: "zh" }, "中文"));
+  langSel.value = currentLang();
+  langSel.addEventListener("change", () => { setLang(langSel.value as Lang); render(); });
+  const logout = el("button", { type: "button" }, t("Log out"));
   logout.addEventListener("click", async () => { await api.req("POST", "/api/v1/logout").catch(() => {}); session = null; api.csrf = ""; renderLogin(); });
   const header = el("header", {}, el("span", { class: "brand" }, "k8s-manage"), tenantSel, envSel, el("span", { class: "spacer" }),
-    el("span", { class: "who" }, session.user), logout);
+    el("span", { class: "who" }, session.user), langSel, logout);
 
   pendingBadge = el("span", { class: "badge", hidden: "" });
-  const tabs: [string, string, Node?][] = [["chat", "Chat"], ["approvals", "Approvals", pendingBadge], ["history", "History"]];
-  if (membership()?.role === "admin") tabs.push(["audit", "Audit log"]);
+  const tabs: [string, string, Node?][] = [["chat", "Chat"], ["apps", "Apps"], ["builds", "Builds"], ["catalog", "Service catalog"], ["config", "Config center"],
+    ["bills", "Bills"], ["alerts", "Alerts"], ["approvals", "Approvals", pendingBadge], ["history", "History"]];
+  if (membership()?.role === "admin") tabs.push(["tenants", "Tenants"], ["audit", "Audit log"]);
   if (session.terminal) tabs.push(["terminal", "Terminal"]);
-  const nav = el("nav");
+  const nav = el("nav", { "aria-label": "main" });
   for (const [id, label, extra] of tabs) {
-    const a = el("a", { class: view === id ? "active" : "", "data-view": id }, label);
+    const a = el("a", { href: "/" + id, class: view === id ? "active" : "", "data-view": id }, t(label));
+    if (view === id) a.setAttribute("aria-current", "page");
     if (extra) a.append(extra);
-    a.addEventListener("click", () => go(id));
+    a.addEventListener("click", (ev) => { ev.preventDefault(); go(id); });
     nav.append(a);
   }
   const main = el("main");
   app.replaceChildren(header, nav, main);
   refreshBadge();
   if (!tenant) { main.append(el("p", { class: "empty" }, "You are not a member of any tenant yet: ask a tenant admin to add you.")); return; }
+  const ctx: Ctx = { api, tenant, env, role: membership()?.role || "viewer", user: session.user, go };
+  const page = (f: () => Promise<void>) => f().catch((e) => main.append(el("p", { class: "error" }, e instanceof Error ? e.message : String(e))));
   switch (view) {
+    case "apps": return page(() => renderApps(ctx, main, path.split("/").slice(1)));
+    case "builds": return page(() => renderBuilds(ctx, main));
+    case "catalog": return page(() => renderCatalog(ctx, main));
+    case "config": return page(() => renderConfig(ctx, main));
+    case "bills": return page(() => renderBills(ctx, main));
+    case "alerts": return page(() => renderAlerts(ctx, main));
+    case "tenants": return page(() => renderTenants(ctx, main));
     case "approvals": return renderApprovals(main);
     case "history": return renderHistory(main);
     case "audit": return renderAudit(main);
@@ -115,7 +134,7 @@ function renderChat(main: HTMLElement) {
   log.append(...transcript);
   if (transcript.length === 0) log.append(el("p", { class: "empty" }, "Ask how to do something, why an app is failing, or for a change (it waits for an approval)."));
   const input = el("input", { name: "message", placeholder: "e.g. 扩容 nginx 到 3 个副本 / how do I set up a canary release?", autocomplete: "off" });
-  const send = el("button", { class: "primary", type: "submit" }, "Send");
+  const send = el("button", { class: "primary", type: "submit" }, t("Send"));
   const form = el("form", { class: "composer" }, input, send);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -181,8 +200,8 @@ function approvalCard(a: Approval, log?: HTMLElement): HTMLElement {
     return card;
   }
   const reason = el("input", { placeholder: "reason (optional)", name: "reason" });
-  const yes = el("button", { class: "primary", type: "button" }, "Approve");
-  const no = el("button", { class: "danger", type: "button" }, "Reject");
+  const yes = el("button", { class: "primary", type: "button" }, t("Approve"));
+  const no = el("button", { class: "danger", type: "button" }, t("Reject"));
   const msg = el("div", { class: "result" });
   const decide = async (approve: boolean) => {
     yes.disabled = no.disabled = true;
@@ -266,8 +285,8 @@ async function renderAudit(main: HTMLElement) {
 
 // ---- terminal ----
 async function renderTerminal(main: HTMLElement) {
-  const pod = el("input", { name: "pod", placeholder: "pod name" });
-  const container = el("input", { name: "container", placeholder: "container (optional)" });
+  const pod = el("input", { name: "pod", placeholder: "pod name", "aria-label": "pod", value: new URLSearchParams(location.search).get("pod") || "" });
+  const container = el("input", { name: "container", placeholder: "container (optional)", "aria-label": "container" });
   const open = el("button", { class: "primary", type: "button" }, "Open terminal");
   const status = el("span", { class: "meta" });
   const screen = el("div", { class: "term" });

@@ -27,14 +27,46 @@ export class Client {
   }
 
   async req<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.call<T>(method, path, body)).data;
+  }
+
+  /** call is req with extra request headers, answering the status and the ETag too. */
+  async call<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ data: T; status: number; etag: string }> {
     const res = await fetch(this.base + path, {
-      method, headers: this.headers(body !== undefined), credentials: this.token ? "omit" : "same-origin",
+      method, headers: { ...this.headers(body !== undefined), ...extra }, credentials: this.token ? "omit" : "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204) return { data: undefined as T, status: 204, etag: "" };
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new APIError(res.status, data.error || res.statusText, data.field);
-    return data as T;
+    return { data: data as T, status: res.status, etag: res.headers.get("ETag") || "" };
+  }
+
+  /** events reads a GET Server-Sent Events stream (logs) until it ends or signal aborts. */
+  async events(path: string, onEvent: (event: string, data: any) => void, signal?: AbortSignal): Promise<void> {
+    const res = await fetch(this.base + path, { headers: { ...this.headers(false), Accept: "text/event-stream" }, credentials: this.token ? "omit" : "same-origin", signal });
+    if (!res.ok || !res.body) {
+      const data = await res.json().catch(() => ({}));
+      throw new APIError(res.status, data.error || res.statusText, data.field);
+    }
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const frame = buf.slice(0, i); buf = buf.slice(i + 2);
+        let ev = "message", data = "";
+        for (const line of frame.split("\n")) {
+          if (line.startsWith("event: ")) ev = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        try { onEvent(ev, JSON.parse(data)); } catch { /* ignore a bad frame */ }
+      }
+    }
   }
 
   /** stream posts and calls onEvent for every Server-Sent Event until the stream ends. */
