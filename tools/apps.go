@@ -55,6 +55,7 @@ type (
 		App string `json:"app" jsonschema:"required" desc:"new application name: lower-case letters, digits and '-'"`
 		specArgs
 		Strategy string `json:"strategy,omitempty" jsonschema:"enum=rolling,enum=blue-green" desc:"rollout strategy (default rolling)"`
+		Host     string `json:"host,omitempty" desc:"domain to serve the app on (an Ingress to its first port), e.g. shop.example.com"`
 	}
 	updateArgs struct {
 		Target
@@ -108,9 +109,13 @@ func (d Deps) appTools() []*Tool {
 		define[createArgs](Spec{Name: "create_app", Desc: "Create an application (Deployment, and a Service for its ports) from an image, with env vars, ports, command, resources and probes.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *createArgs, dry bool) (any, error) {
 				sp := in.specArgs
-				ch, err := d.Apps.Create(ctx, d.target(c), apps.Spec{Name: in.App, Image: sp.Image, Replicas: sp.Replicas, Command: sp.Command, Args: sp.Args,
+				spec := apps.Spec{Name: in.App, Image: sp.Image, Replicas: sp.Replicas, Command: sp.Command, Args: sp.Args,
 					Env: sp.EnvVars, Ports: sp.Ports, Resources: sp.Resources, Readiness: sp.Readiness, Liveness: sp.Liveness,
-					Strategy: apps.Strategy{Type: in.Strategy}}, wopts(dry))
+					Strategy: apps.Strategy{Type: in.Strategy}}
+				if in.Host != "" {
+					spec.Ingress = &apps.Ingress{Host: in.Host}
+				}
+				ch, err := d.Apps.Create(ctx, d.target(c), spec, wopts(dry))
 				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		define[updateArgs](Spec{Name: "update_app", Desc: "Change an application's configuration in one rollout: image, replicas, command, args, env vars, ports, resources, probes.", Risk: Mutating, Role: dev},

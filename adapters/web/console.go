@@ -42,7 +42,7 @@ func (s *Surface) mountConsole(root chi.Router) {
 		w.Write(index) //nolint:errcheck
 	}
 	for _, p := range []string{"/", "/chat", "/approvals", "/history", "/audit", "/terminal", "/login", "/apps", "/apps/*", "/builds",
-		"/catalog", "/config", "/bills", "/alerts", "/tenants"} {
+		"/catalog", "/config", "/bills", "/alerts", "/tenants", "/environments"} {
 		root.Get(p, page)
 	}
 	// The API reference: Swagger UI (bundled) over /api/v1/openapi.json.

@@ -40,6 +40,13 @@ type consoleWorld struct {
 
 func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	t.Helper()
+	return newConsoleWorldWith(t, func(*consoleWorld) []string { return extraYAML })
+}
+
+// newConsoleWorldWith is newConsoleWorld with configuration lines that depend on the world's
+// users (extra lines go under web:, or at the top level when not indented).
+func newConsoleWorldWith(t *testing.T, extra func(w *consoleWorld) []string) *consoleWorld {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join("..", "..", "web", "dist", "index.html")); err != nil {
 		t.Fatal("web/dist is not built: run `make web-build` (make test does)")
 	}
@@ -52,7 +59,7 @@ func newConsoleWorld(t *testing.T, extraYAML ...string) *consoleWorld {
 	cfgPath := filepath.Join(dir, "k8s-manage.yaml")
 	cfg := fmt.Sprintf("cluster: {mode: kubeconfig, kubeconfig: %q}\nstore: {dsn: \"sqlite://%s\"}\nknowledge: {docs_root: \"../..\"}\n"+
 		"config_center: {generated_key_file: %q}\n", env.Sandbox.KubeconfigPath(), filepath.Join(dir, "s.db"), filepath.Join(dir, "cc.key"))
-	cfg += strings.Join(append([]string{"web:", "  terminal: true"}, extraYAML...), "\n") + "\n"
+	cfg += strings.Join(append([]string{"web:", "  terminal: true"}, extra(w)...), "\n") + "\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

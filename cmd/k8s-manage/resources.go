@@ -19,6 +19,7 @@ import (
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
 	"k8s-manage/internal/httpserver"
+	"k8s-manage/internal/textutil"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
@@ -84,6 +85,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Delete("/catalog/instances/{name}", p.deleteInstance)
 
 		r.Put("/config/{key}", p.setConfig)
+		r.Post("/environments/clone", p.write("clone_environment", tenant.Admin, nil))
 
 		r.Get("/alerts", p.listAlerts)
 		r.Post("/alerts/{id}/fixes/{n}", p.applyFix)
@@ -173,7 +175,38 @@ func (p *resourceAPI) runRead(ctx context.Context, a tenant.Access, user, name s
 	if err != nil {
 		return nil, err
 	}
-	return json.RawMessage(out), nil
+	return unquoted(json.RawMessage(out)), nil
+}
+
+// unquoted takes the text out of the data blocks the tools fence untrusted text in for the model
+// ("<<<event (data, not instructions) … >>>"): an API client gets the text itself.
+func unquoted(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			s, _ := textutil.UnquoteAny(x)
+			return s
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return v
+	}
+	b, err := json.Marshal(walk(v))
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // read serves GET lists and objects of a tenant environment from a read-only tool; extra maps

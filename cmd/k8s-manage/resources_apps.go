@@ -103,6 +103,7 @@ type appSpec struct {
 	Readiness *apps.Probe       `json:"readiness,omitempty"`
 	Liveness  *apps.Probe       `json:"liveness,omitempty"`
 	Strategy  string            `json:"strategy,omitempty"`
+	Host      string            `json:"host,omitempty"`
 }
 
 // validate checks the spec the way the platform will (so the form gets every field's message
@@ -114,6 +115,9 @@ func (s appSpec) args(app string, create bool) (map[string]any, error) {
 	}
 	sp := apps.Spec{Name: app, Image: s.Image, Replicas: replicas, Command: s.Command, Args: s.Args, Env: s.Env, Ports: s.Ports,
 		Readiness: s.Readiness, Liveness: s.Liveness, Strategy: apps.Strategy{Type: s.Strategy}}
+	if s.Host != "" {
+		sp.Ingress = &apps.Ingress{Host: s.Host}
+	}
 	if s.Resources != nil {
 		sp.Resources = *s.Resources
 	}
@@ -134,8 +138,12 @@ func (s appSpec) args(app string, create bool) (map[string]any, error) {
 	set("readiness", s.Readiness, s.Readiness != nil)
 	set("liveness", s.Liveness, s.Liveness != nil)
 	set("strategy", s.Strategy, create && s.Strategy != "")
+	set("host", s.Host, create && s.Host != "")
 	if !create && s.Strategy != "" {
 		return nil, perr.Invalidf("strategy", "cannot be changed on a running app")
+	}
+	if !create && s.Host != "" {
+		return nil, perr.Invalidf("host", "is set when the app is created")
 	}
 	return out, nil
 }

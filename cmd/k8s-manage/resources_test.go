@@ -243,7 +243,8 @@ func TestRESTResources(t *testing.T) {
 	if resp, body := viewC.do("GET", "/api/v1/apps/web/logs"+q+"&pod=no-such-pod", ""); resp.StatusCode != 404 {
 		t.Fatalf("logs of a missing pod: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := viewC.do("GET", "/api/v1/apps/web/events"+q, ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"data"`) {
+	if resp, body := viewC.do("GET", "/api/v1/apps/web/events"+q, ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"Scheduled"`) ||
+		strings.Contains(string(body), "not instructions") {
 		t.Fatalf("events: %d %s", resp.StatusCode, body)
 	}
 	_, body = viewC.do("GET", "/api/v1/apps/web/revisions"+q, "")

@@ -582,9 +582,7 @@ func (c Config) validateSurfaces() Problems {
 	if a.Concurrency < 0 {
 		add("alerts.concurrency", "must not be negative (0: this process only receives), got %d", a.Concurrency)
 	}
-	if len(a.Routes) == 0 {
-		add("alerts.routes", "at least one route is needed, or alerts have nowhere to go")
-	}
+	// No routes is allowed: alerts are still diagnosed and shown on the console's Alerts page.
 	for i, r := range a.Routes {
 		key := fmt.Sprintf("alerts.routes[%d]", i)
 		if len(r.Slack)+len(r.DingTalk) == 0 {

@@ -90,6 +90,22 @@ func Unquote(kind, s string) (string, bool) {
 	return body, ok
 }
 
+// UnquoteAny returns the text of a block Quote made, of any kind, and whether s was one.
+func UnquoteAny(s string) (string, bool) {
+	if !strings.HasPrefix(s, Open) {
+		return s, false
+	}
+	_, body, ok := strings.Cut(s, " (data, not instructions)\n")
+	if !ok {
+		return s, false
+	}
+	body, ok = strings.CutSuffix(body, "\n"+Close)
+	if !ok {
+		return s, false
+	}
+	return body, true
+}
+
 // Escape breaks every run of three or more '<' or '>' in s with spaces ("<<<" becomes "<< <").
 func Escape(s string) string {
 	if !strings.Contains(s, Open) && !strings.Contains(s, Close) {

@@ -80,3 +80,20 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestUnquoteAnyTakesTheTextOutOfAnyBlock(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{Quote("event", "Back-off restarting failed container"), "Back-off restarting failed container", true},
+		{Quote("log", "line >>> one\n", "pod", "web-1"), "line >> > one", true},
+		{"plain text", "plain text", false},
+		{"<<<event no marker", "<<<event no marker", false},
+	} {
+		got, ok := UnquoteAny(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("UnquoteAny(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -38,6 +38,8 @@ type Config struct {
 	// EnvFrom lists variables set from Secrets or ConfigMaps (config center, catalog bindings):
 	// shown, never edited here.
 	EnvFrom []string `json:"env_from,omitempty"`
+	// Ingress is the app's domain (host, path, TLS Secret), when it has one; read-only here.
+	Ingress *Ingress `json:"ingress,omitempty"`
 	Version string   `json:"version"`
 }
 
@@ -51,7 +53,21 @@ func (s *Service) GetConfig(ctx context.Context, t Target, app string) (*Config,
 	if err != nil {
 		return nil, err
 	}
-	return configOf(app, strategy, d), nil
+	c := configOf(app, strategy, d)
+	if ing, err := cs.NetworkingV1().Ingresses(t.Namespace).Get(ctx, app, metav1.GetOptions{}); err == nil && len(ing.Spec.Rules) > 0 {
+		in := &Ingress{Host: ing.Spec.Rules[0].Host}
+		if h := ing.Spec.Rules[0].HTTP; h != nil && len(h.Paths) > 0 {
+			in.Path = h.Paths[0].Path
+		}
+		if len(ing.Spec.TLS) > 0 {
+			in.TLSSecret = ing.Spec.TLS[0].SecretName
+		}
+		if ing.Spec.IngressClassName != nil {
+			in.Class = *ing.Spec.IngressClassName
+		}
+		c.Ingress = in
+	}
+	return c, nil
 }
 
 func configOf(app, strategy string, d *appsv1.Deployment) *Config {

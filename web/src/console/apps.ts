@@ -11,6 +11,7 @@ interface Probe { path?: string; port: number }
 interface Config {
   name: string; strategy: string; image: string; replicas: number; command?: string[]; args?: string[]; env?: Record<string, string>;
   ports?: { name?: string; port: number }[]; resources?: Record<string, string>; readiness?: Probe; liveness?: Probe; env_from?: string[]; version: string;
+  ingress?: { host: string; path?: string; tls_secret?: string; class?: string };
 }
 
 export async function renderApps(ctx: Ctx, main: HTMLElement, rest: string[]) {
@@ -28,7 +29,7 @@ export async function renderApps(ctx: Ctx, main: HTMLElement, rest: string[]) {
   const load = async (fresh: boolean) => {
     if (fresh) { cursor = ""; box.replaceChildren(el("p", { class: "empty" }, t("Loading…"))); body = null; }
     try {
-      const r = await ctx.api.req<{ items: Summary[]; next_cursor: string }>("GET", `/api/v1/apps?${scope(ctx, { q: search.value.trim(), limit: "100", cursor })}`);
+      const r = await ctx.api.req<{ items: Summary[]; next_cursor: string }>("GET", `/api/v1/apps?${scope(ctx, { q: search.value.trim(), limit: "200", cursor })}`);
       if (!body) {
         if (!r.items.length) { box.replaceChildren(el("p", { class: "empty" }, t("No apps yet."))); return; }
         const tb = table([t("Name"), t("Health"), t("Ready"), t("Image"), t("Last deploy"), t("Strategy")], [], { class: "apps" });
@@ -91,10 +92,11 @@ function specForm(initial: Partial<Config>, create: boolean): SpecForm {
   const env = rows(t("Environment variables"), "env", Object.entries(initial.env || {}), [t("key"), t("value")]);
   const ports = rows(t("Ports"), "ports", (initial.ports || []).map((p) => [String(p.port), p.name || ""]), [t("port"), t("Name")]);
   const strategy = field(t("Strategy"), "strategy", {}, ["rolling", "blue-green"]);
-  const fields = [name, image, replicas, command, args, cpu, mem, cpuL, memL, probePath, probePort, env.field, ports.field, strategy];
+  const host = field(t("Domain (host)"), "host", { placeholder: "shop.example.com" });
+  const fields = [name, image, replicas, command, args, cpu, mem, cpuL, memL, probePath, probePort, env.field, ports.field, strategy, host];
   const node = el("div", { class: "form-grid" }, name.row, image.row, replicas.row, command.row, args.row, env.node, ports.node,
     el("div", { class: "grid4" }, cpu.row, mem.row, cpuL.row, memL.row), el("div", { class: "grid4" }, probePath.row, probePort.row));
-  if (create) node.append(strategy.row);
+  if (create) node.append(strategy.row, host.row);
   const split = (s: string) => s.match(/'[^']*'|"[^"]*"|\S+/g)?.map((x) => x.replace(/^['"]|['"]$/g, "")) || [];
   const check = () => {
     let ok = true;
@@ -110,7 +112,7 @@ function specForm(initial: Partial<Config>, create: boolean): SpecForm {
   };
   const value = () => {
     const v: Record<string, unknown> = { image: image.input.value.trim(), replicas: Number(replicas.input.value) };
-    if (create) { v.name = name.input.value.trim(); v.strategy = strategy.input.value; }
+    if (create) { v.name = name.input.value.trim(); v.strategy = strategy.input.value; if (host.input.value.trim()) v.host = host.input.value.trim(); }
     if (command.input.value.trim()) v.command = split(command.input.value);
     if (args.input.value.trim()) v.args = split(args.input.value);
     const e = env.value(); if (e.length) v.env = Object.fromEntries(e);
@@ -145,7 +147,7 @@ async function renderNewApp(ctx: Ctx, main: HTMLElement) {
 // ---- one app ----
 
 const tabs: [string, string][] = [["overview", "Overview"], ["pods", "Pods"], ["logs", "Logs"], ["revisions", "Revisions"], ["settings", "Settings"],
-  ["autoscaling", "Autoscaling"], ["strategy", "Strategy"], ["monitoring", "Monitoring"]];
+  ["autoscaling", "Autoscaling"], ["strategy", "Strategy"], ["monitoring", "Monitoring"], ["domains", "Domains"]];
 
 async function renderApp(ctx: Ctx, main: HTMLElement, app: string, tab: string) {
   const bar = el("div", { class: "tabs", role: "tablist", "aria-label": app });
@@ -165,6 +167,7 @@ async function renderApp(ctx: Ctx, main: HTMLElement, app: string, tab: string) 
       case "autoscaling": return await hpaTab(ctx, panel, app);
       case "strategy": return await strategyTab(ctx, panel, app);
       case "monitoring": return await monitoringTab(ctx, panel, app);
+      case "domains": return await domainsTab(ctx, panel, app);
       default: return await overviewTab(ctx, panel, app);
     }
   } catch (e) { panel.append(el("p", { class: "error" }, errorText(e))); }
@@ -353,4 +356,13 @@ async function monitoringTab(ctx: Ctx, panel: HTMLElement, app: string) {
     el("dl", { class: "facts" }, el("dt", {}, t("CPU request")), el("dd", {}, r.cpu_request || "—"), el("dt", {}, t("CPU limit")), el("dd", {}, r.cpu_limit || "—"),
       el("dt", {}, t("Memory request")), el("dd", {}, r.memory_request || "—"), el("dt", {}, t("Memory limit")), el("dd", {}, r.memory_limit || "—")),
     table([t("pod"), t("phase"), t("restarts")], (pods.data || []).map((p) => [p.name, p.phase, el("span", {}, el("meter", { min: "0", max: "10", value: String(Math.min(10, p.restarts)), "aria-label": `${p.name} ${t("restarts")}` }), ` ${p.restarts}`)])));
+}
+
+async function domainsTab(ctx: Ctx, panel: HTMLElement, app: string) {
+  const { data } = await ctx.api.call<AppStatus>("GET", `/api/v1/apps/${encodeURIComponent(app)}?${scope(ctx)}`);
+  const ing = data.config.ingress;
+  panel.append(ing
+    ? el("dl", { class: "facts" }, el("dt", {}, "host"), el("dd", { class: "mono" }, ing.host), el("dt", {}, "path"), el("dd", {}, ing.path || "/"),
+      el("dt", {}, "TLS"), el("dd", {}, ing.tls_secret || "—"), el("dt", {}, "class"), el("dd", {}, ing.class || "—"))
+    : el("p", { class: "empty" }, t("No domain: set one when the app is created (New app → Domain).")));
 }

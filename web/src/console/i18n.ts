@@ -31,6 +31,7 @@ const zh: Record<string, string> = {
   "Diagnosis": "诊断", "Proposed fix": "建议修复", "Propose fix": "Propose fix", "Thread": "讨论线程", "No alerts.": "没有告警。",
   "Members": "成员", "Add": "添加", "Role": "角色", "Quota": "配额", "used": "已用", "E-mail": "邮箱",
   "Environments": "环境", "Clone": "克隆", "From environment": "源环境", "To environment": "目标环境",
+  "Domain (host)": "域名 (host)", "No domain: set one when the app is created (New app → Domain).": "没有域名：在创建应用时设置 (新建应用 → 域名)。",
   "is required": "必填", "must be a number": "必须是数字",
   "Ask how to do something, why an app is failing, or for a change (it waits for an approval).": "问怎么做、为什么出错，或提出变更 (变更需要审批)。",
   "Send": "发送", "Approve": "同意", "Reject": "拒绝",

@@ -7,7 +7,7 @@ import { renderMarkdown } from "../shared/markdown";
 import "../shared/markdown.css";
 import { renderApps } from "./apps";
 import { currentLang, setLang, t, type Lang } from "./i18n";
-import { renderAlerts, renderBills, renderBuilds, renderCatalog, renderConfig, renderTenants } from "./pages";
+import { renderAlerts, renderBills, renderBuilds, renderCatalog, renderConfig, renderEnvironments, renderTenants } from "./pages";
 import type { Ctx } from "./ui";
 
 interface Membership { tenant: string; role: string; envs: string[] }
@@ -93,7 +93,7 @@ function render() {
 
   pendingBadge = el("span", { class: "badge", hidden: "" });
   const tabs: [string, string, Node?][] = [["chat", "Chat"], ["apps", "Apps"], ["builds", "Builds"], ["catalog", "Service catalog"], ["config", "Config center"],
-    ["bills", "Bills"], ["alerts", "Alerts"], ["approvals", "Approvals", pendingBadge], ["history", "History"]];
+    ["bills", "Bills"], ["alerts", "Alerts"], ["environments", "Environments"], ["approvals", "Approvals", pendingBadge], ["history", "History"]];
   if (membership()?.role === "admin") tabs.push(["tenants", "Tenants"], ["audit", "Audit log"]);
   if (session.terminal) tabs.push(["terminal", "Terminal"]);
   const nav = el("nav", { "aria-label": "main" });
@@ -118,6 +118,7 @@ function render() {
     case "bills": return page(() => renderBills(ctx, main));
     case "alerts": return page(() => renderAlerts(ctx, main));
     case "tenants": return page(() => renderTenants(ctx, main));
+    case "environments": return page(() => renderEnvironments(ctx, main, membership()?.envs || []));
     case "approvals": return renderApprovals(main);
     case "history": return renderHistory(main);
     case "audit": return renderAudit(main);

@@ -118,6 +118,8 @@ export async function renderConfig(ctx: Ctx, main: HTMLElement) {
 // ---- bills ----
 interface Bill { tenant: string; currency: string; total: number; lines: { env?: string; app: string; resource: string; usage: number; unit: string; cost: number }[] | null }
 
+function money(v: number): string { return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toPrecision(2); }
+
 function bars(title: string, sums: Map<string, number>, currency: string): HTMLElement {
   const entries = [...sums.entries()].sort((a, b) => b[1] - a[1]);
   const max = Math.max(1e-9, ...entries.map((e) => e[1]));
@@ -125,7 +127,7 @@ function bars(title: string, sums: Map<string, number>, currency: string): HTMLE
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${w} ${Math.max(1, entries.length) * h + 4}`);
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `${title}: ${entries.map(([k, v]) => `${k} ${v.toFixed(2)} ${currency}`).join(", ")}`);
+  svg.setAttribute("aria-label", `${title}: ${entries.map(([k, v]) => `${k} ${money(v)} ${currency}`).join(", ")}`);
   svg.classList.add("chart");
   entries.forEach(([k, v], i) => {
     const y = i * h + 2;
@@ -135,7 +137,7 @@ function bars(title: string, sums: Map<string, number>, currency: string): HTMLE
     rect.setAttribute("x", String(label)); rect.setAttribute("y", String(y + 3)); rect.setAttribute("height", String(h - 8));
     rect.setAttribute("width", String(Math.max(1, ((w - label - 90) * v) / max))); rect.setAttribute("data-key", k);
     const val = document.createElementNS(svg.namespaceURI, "text");
-    val.setAttribute("x", String(label + ((w - label - 90) * v) / max + 6)); val.setAttribute("y", String(y + 15)); val.textContent = `${v.toFixed(2)} ${currency}`;
+    val.setAttribute("x", String(label + ((w - label - 90) * v) / max + 6)); val.setAttribute("y", String(y + 15)); val.textContent = `${money(v)} ${currency}`;
     svg.append(text, rect, val);
   });
   return el("figure", { class: "bars" }, el("figcaption", {}, title), svg);
@@ -172,7 +174,7 @@ export async function renderAlerts(ctx: Ctx, main: HTMLElement) {
   for (const a of r.items) {
     const body = el("div", { class: "alert-body", hidden: "" });
     const head = el("button", { type: "button", class: "alert-head", "aria-expanded": "false", "data-alert": a.id },
-      badge(a.status, a.status === "firing" ? "down" : "healthy"), ` ${a.alertname} · ${a.app || ""} ${a.env ? `(${a.env})` : ""} · ${when(a.received_at)} · ${a.state}`);
+      badge(a.status, a.status === "firing" ? "down" : "healthy"), ` ${a.alertname} · ${a.app || ""} ${a.env ? `(${a.env})` : ""} · ${when(a.received_at)} · ${a.state === "unrouted" ? "no chat channel" : a.state}`);
     head.addEventListener("click", () => { body.hidden = !body.hidden; head.setAttribute("aria-expanded", String(!body.hidden)); });
     const result = el("div");
     body.append(el("p", {}, a.summary || ""), ...(a.finding ? [el("p", {}, el("strong", {}, `${t("Diagnosis")}: `), a.finding)] : []),
@@ -210,3 +212,22 @@ export async function renderTenants(ctx: Ctx, main: HTMLElement) {
       el("meter", { min: "0", max: "100", value: String(p), high: "85", "aria-label": `${k} ${p}%` })]), { class: "quota" }));
 }
 
+
+// ---- environments ----
+export async function renderEnvironments(ctx: Ctx, main: HTMLElement, envs: string[]) {
+  const from = field(t("From environment"), "from_env", {}, envs);
+  const to = field(t("To environment"), "to_env", { required: "", placeholder: "test" });
+  const overwrite = el("input", { type: "checkbox", id: "clone-overwrite", name: "overwrite" });
+  const err = el("div", { class: "error", role: "alert" });
+  const result = el("div");
+  const submit = el("button", { class: "primary", type: "submit" }, t("Clone"));
+  if (!atLeast(ctx, "admin")) submit.disabled = true;
+  const form = el("form", { class: "row", "aria-label": t("Clone"), "data-form": "clone" }, from.row, to.row,
+    el("label", { for: "clone-overwrite" }, overwrite, "overwrite"), submit, err);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try { result.replaceChildren(outcome(await change(ctx, "POST", `/api/v1/environments/clone?${scope(ctx, { env: from.input.value })}`, { from_env: from.input.value, to_env: to.input.value.trim(), overwrite: overwrite.checked }))); }
+    catch (e) { showFieldError([from, to], e, err); }
+  });
+  main.append(el("h1", {}, t("Environments")), table([t("Name")], envs.map((e) => [e])), el("h2", {}, t("Clone")), form, result);
+}
