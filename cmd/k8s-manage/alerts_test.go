@@ -88,6 +88,7 @@ alerts:
 	send := func(addr string, body []byte) string {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/alerts/alertmanager", strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer "+bearerToken)
+		req.Header.Set("Content-Type", "application/json") // as Alertmanager sends it
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,7 @@ func runCmd(t testing.TB, args ...string) (string, string) {
 	return out.String(), errb.String()
 }
 
-func knowledgeEnv(t *testing.T) {
+func knowledgeEnv(t testing.TB) {
 	t.Setenv("K8SM_STORE_DSN", "sqlite://"+filepath.Join(t.TempDir(), "k.db"))
 	t.Setenv("K8SM_KNOWLEDGE_DOCS_ROOT", filepath.Join("..", ".."))
 	t.Setenv("K8SM_CONFIG_CENTER_GENERATED_KEY_FILE", filepath.Join(t.TempDir(), "cc.key"))

@@ -23,6 +23,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/adapters/web/openapi/openapitest"
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
@@ -49,8 +50,20 @@ func TestMain(m *testing.M) {
 		os.Stderr.Write(out)
 		panic(err)
 	}
+	rec, err := openapitest.New()
+	if err != nil {
+		panic(err)
+	}
+	contract = rec
+	http.DefaultTransport = rec.Transport(http.DefaultTransport)
 	code := m.Run()
 	os.RemoveAll(dir)
+	if v := rec.Violations(); len(v) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d of %d /api/v1 exchanges broke the API contract:\n%s\n", len(v), rec.Checked(), strings.Join(v, "\n"))
+		code = 1
+	} else {
+		fmt.Fprintf(os.Stderr, "%d /api/v1 exchanges of this package's tests match the API contract\n", rec.Checked())
+	}
 	os.Exit(code)
 }
 
@@ -182,7 +195,7 @@ func TestSIGTERMDuringSlowRequest(t *testing.T) {
 	}
 	defer a.Close()
 	started := make(chan struct{})
-	a.http.API().Get("/test-slow", func(w http.ResponseWriter, r *http.Request) {
+	a.http.Router().Get("/test-slow", func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		time.Sleep(time.Second)
 		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"finished": "true"})
@@ -190,7 +203,7 @@ func TestSIGTERMDuringSlowRequest(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(ctx) }()
 
-	url := "http://" + cfg.HTTP.Addr() + "/api/v1/test-slow"
+	url := "http://" + cfg.HTTP.Addr() + "/test-slow"
 	got := make(chan string, 1)
 	go func() {
 		for i := 0; i < 100; i++ { // wait for the listener

@@ -129,7 +129,7 @@ func (p *platformAPI) getConfig(w http.ResponseWriter, r *http.Request) {
 	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), min)
 	if !ok {
 		if reveal {
-			p.auditReveal(r, q.Get("tenant"), q.Get("env"), q.Get("app"), "refused", 0)
+			p.auditReveal(r, "config_reveal", q.Get("tenant"), q.Get("env"), map[string]string{"app": q.Get("app")}, "refused", "refused")
 		}
 		return
 	}
@@ -145,25 +145,21 @@ func (p *platformAPI) getConfig(w http.ResponseWriter, r *http.Request) {
 				secrets++
 			}
 		}
-		p.auditReveal(r, a.Tenant, a.Env, q.Get("app"), "ok", secrets)
+		p.auditReveal(r, "config_reveal", a.Tenant, a.Env, map[string]string{"app": q.Get("app")}, "ok", fmt.Sprintf("%d secret values revealed", secrets))
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "revealed": reveal})
 }
 
-// auditReveal records who revealed (or tried to reveal) an app's secret values; the values never
-// reach the log.
-func (p *platformAPI) auditReveal(r *http.Request, t, env, app, outcome string, secrets int) {
+// auditReveal records who revealed (or tried to reveal) secret values (tool config_reveal or
+// catalog_reveal); the values never reach the log.
+func (p *platformAPI) auditReveal(r *http.Request, tool, t, env string, target map[string]string, outcome, result string) {
 	if p.audit == nil || t == "" {
 		return
 	}
-	args, _ := json.Marshal(map[string]string{"app": app})
-	result := fmt.Sprintf("%d secret values revealed", secrets)
-	if outcome != "ok" {
-		result = "refused"
-	}
+	args, _ := json.Marshal(target)
 	if err := p.audit.Audit(context.WithoutCancel(r.Context()), approval.AuditEntry{User: web.User(r), Tenant: t, Env: cmp.Or(env, "dev"),
-		Tool: "config_reveal", Risk: "read-only", Args: string(args), Outcome: outcome, Result: result}); err != nil {
-		slog.Default().Error("audit config reveal", "err", err)
+		Tool: tool, Risk: "read-only", Args: string(args), Outcome: outcome, Result: result}); err != nil {
+		slog.Default().Error("audit reveal", "tool", tool, "err", err)
 	}
 }
 

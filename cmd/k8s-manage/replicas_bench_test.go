@@ -66,6 +66,7 @@ func BenchmarkReplicaAlertIntake(b *testing.B) {
 									Labels: map[string]string{"alertname": "Bench", "namespace": tenantName + "-dev"}}}})
 							req, _ := http.NewRequest(http.MethodPost, addrs[int(i)%len(addrs)]+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
 							req.Header.Set("Authorization", "Bearer bench-bearer")
+							req.Header.Set("Content-Type", "application/json")
 							resp, err := http.DefaultClient.Do(req)
 							if err != nil || resp.StatusCode != 200 {
 								failed.Add(1)

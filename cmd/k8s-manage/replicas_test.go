@@ -299,6 +299,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 				}
 				req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/alerts/alertmanager", bytes.NewReader(hook(i)))
 				req.Header.Set("Authorization", "Bearer "+bearer)
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(req)
 				if err == nil {
 					resp.Body.Close()

@@ -21,6 +21,7 @@ import (
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/internal/textutil"
 	"k8s-manage/platform/apps"
+	"k8s-manage/platform/catalog"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
@@ -40,10 +41,11 @@ type proposer interface {
 // 202 Accepted, unless the tenant lets the caller's role bypass approval.
 type resourceAPI struct {
 	*platformAPI
-	apps   *apps.Service
-	reads  *tools.Registry
-	agent  proposer
-	alerts *alertmanager.Queue
+	apps    *apps.Service
+	catalog *catalog.Service
+	reads   *tools.Registry
+	agent   proposer
+	alerts  *alertmanager.Queue
 }
 
 func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler) {
@@ -83,6 +85,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Get("/catalog/instances", p.read("list_service_instances", nil))
 		r.Post("/catalog/instances", p.write("provision_service", tenant.Operator, nil))
 		r.Delete("/catalog/instances/{name}", p.deleteInstance)
+		r.Get("/catalog/instances/{name}/credentials", p.credentials)
 
 		r.Put("/config/{key}", p.setConfig)
 		r.Post("/environments/clone", p.write("clone_environment", tenant.Admin, nil))

@@ -399,6 +399,44 @@ func (p *resourceAPI) deleteInstance(w http.ResponseWriter, r *http.Request) {
 	p.writeWith("delete_service_instance", tenant.Operator, func(r *http.Request, b map[string]any) { b["name"] = chi.URLParam(r, "name") }, nil)(w, r)
 }
 
+// credentials: GET /api/v1/catalog/instances/{name}/credentials?tenant=T&env=E (operators): the
+// instance's user and password, read from its Secret as the person; every reveal (and refusal)
+// is audited, the values never.
+func (p *resourceAPI) credentials(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name := chi.URLParam(r, "name")
+	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), tenant.Operator)
+	if !ok {
+		p.auditReveal(r, "catalog_reveal", q.Get("tenant"), q.Get("env"), map[string]string{"instance": name}, "refused", "refused")
+		return
+	}
+	list, err := p.catalog.List(r.Context(), p.target(r, a))
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	for _, in := range list {
+		if in.Name != name {
+			continue
+		}
+		cs, err := p.kube.As(tenant.Identity(web.User(r)))
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		sec, err := cs.CoreV1().Secrets(tenant.Namespace(a.Tenant, a.Env)).Get(r.Context(), in.Secret, metav1.GetOptions{})
+		if err != nil {
+			writeErr(w, r, perr.FromAPI(err, "read the credentials of "+name))
+			return
+		}
+		p.auditReveal(r, "catalog_reveal", a.Tenant, a.Env, map[string]string{"instance": name}, "ok", "credentials revealed")
+		httpserver.WriteJSON(w, http.StatusOK, map[string]any{"name": in.Name, "type": in.Type, "host": in.Host, "port": in.Port,
+			"username": string(sec.Data["username"]), "password": string(sec.Data["password"])})
+		return
+	}
+	writeErr(w, r, perr.New(perr.NotFound, "service instance %s not found in %s", name, tenant.Namespace(a.Tenant, a.Env)))
+}
+
 // setConfig: PUT /api/v1/config/{key}?tenant=T&env=E {app, value, secret} → 202.
 func (p *resourceAPI) setConfig(w http.ResponseWriter, r *http.Request) {
 	p.writeWith("set_config", tenant.Developer, func(r *http.Request, b map[string]any) { b["key"] = chi.URLParam(r, "key") }, nil)(w, r)

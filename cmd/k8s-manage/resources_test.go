@@ -293,6 +293,13 @@ func TestRESTResources(t *testing.T) {
 	if _, body := viewC.do("GET", "/api/v1/catalog/instances"+q, ""); !strings.Contains(string(body), `"name":"cache"`) {
 		t.Fatalf("instances: %s", body)
 	}
+	if resp, body := devC.do("GET", "/api/v1/catalog/instances/cache/credentials"+q, ""); resp.StatusCode != 403 || strings.Contains(string(body), "password") {
+		t.Fatalf("developer credentials: %d %s", resp.StatusCode, body)
+	}
+	resp, body = opsC.do("GET", "/api/v1/catalog/instances/cache/credentials"+q, "")
+	if creds := decode[map[string]any](t, body); resp.StatusCode != 200 || creds["username"] != "default" || len(fmt.Sprint(creds["password"])) < 8 {
+		t.Fatalf("operator credentials: %d %s", resp.StatusCode, body)
+	}
 
 	// Bypass: this tenant lets admins skip approval for mutating calls, not destructive ones.
 	resp, body = adminC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":1}`)

@@ -203,7 +203,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		// with results uncapped for lists; their writes go through the agent's approval gate.
 		reads := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Apps: apps.NewService(kc),
 			Autoscale: autoscale.NewService(kc), Quota: quota.NewService(kc), Tenants: tenants, Config: cfgCenter, Bills: bills, MaxResultBytes: 8 << 20})
-		(&resourceAPI{platformAPI: papi, apps: apps.NewService(kc), reads: reads, agent: a.agent, alerts: alertmanager.NewQueue(st, nil)}).mount(srv.API(), surface.Auth)
+		(&resourceAPI{platformAPI: papi, apps: apps.NewService(kc), catalog: catalog.NewService(kc), reads: reads, agent: a.agent, alerts: alertmanager.NewQueue(st, nil)}).mount(srv.API(), surface.Auth)
 		if err := a.wireSurfaces(reg0); err != nil {
 			a.Close()
 			return nil, err

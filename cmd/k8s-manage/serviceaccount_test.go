@@ -179,6 +179,7 @@ alerts:
 			Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": ns, "pod": pod, "severity": "critical"}}}})
 	hreq, _ := http.NewRequest(http.MethodPost, base+"/api/v1/alerts/alertmanager", strings.NewReader(string(hook)))
 	hreq.Header.Set("Authorization", "Bearer "+bearer)
+	hreq.Header.Set("Content-Type", "application/json")
 	hresp, err := http.DefaultClient.Do(hreq)
 	if err != nil || hresp.StatusCode != 200 {
 		t.Fatalf("alert webhook: %v %v", err, hresp)

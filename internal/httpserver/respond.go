@@ -1,6 +1,8 @@
 package httpserver
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,12 +21,23 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 type ErrorBody struct {
 	Error     string `json:"error"`
 	Field     string `json:"field,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	RequestID string `json:"request_id"`
 }
 
-// WriteError writes {"error": ..., "request_id": ...}. The message must already be safe to show.
+// WriteError writes {"error": ..., "field": ..., "request_id": ...}. The message must already be
+// safe to show. A handler served without the request-id middleware still answers with an id
+// (made here and echoed in X-Request-Id), so every error has the one shape.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	body := ErrorBody{Error: err.Error(), RequestID: RequestID(r.Context())}
+	id := RequestID(r.Context())
+	if id == "" {
+		if id = w.Header().Get(RequestIDHeader); id == "" {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			w.Header().Set(RequestIDHeader, id)
+		}
+	}
+	body := ErrorBody{Error: err.Error(), RequestID: id}
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		body.Field = fe.Field

@@ -149,6 +149,11 @@ try {
   await approve(admin, await pendingID(ops));
   await ops.goto(base + "/catalog");
   await ops.waitForSelector('table.instances td:has-text("cache")');
+  await ops.click('[data-reveal="cache"]');
+  await ops.waitForFunction(() => /default \/ \S{8,}/.test(document.querySelector("table.instances")?.textContent || ""));
+  await dev.goto(base + "/catalog");
+  await dev.waitForSelector('table.instances td:has-text("cache")');
+  if (await dev.locator("[data-reveal]").count()) throw new Error("a developer sees the credentials button");
   await shot(ops, "10-catalog-redis");
 
   step("the bill chart per resource and per app, and the CSV link");

@@ -69,7 +69,20 @@ export async function renderCatalog(ctx: Ctx, main: HTMLElement) {
   main.append(el("h1", {}, t("Service catalog")), cards, result, el("h2", {}, t("Instances")),
     table([t("Name"), "type", t("Plan"), t("Status"), t("Connection"), t("Credentials")], (inst.data || []).map((i) => [i.name, i.type, i.plan,
       badge(i.ready ? "ready" : "starting", i.ready ? "healthy" : "degraded"), `${i.host}:${i.port} (${i.user})`,
-      atLeast(ctx, "operator") ? `Secret ${i.credentials_secret}` : t("masked")]), { class: "instances" }));
+      atLeast(ctx, "operator") ? reveal(ctx, i.name) : t("masked")]), { class: "instances" }));
+}
+
+/** reveal is the operators' button that shows an instance's credentials (audited server-side). */
+function reveal(ctx: Ctx, name: string): HTMLElement {
+  const out = el("span", { class: "mono" });
+  const b = button(t("Reveal"), async () => {
+    try {
+      const c = await ctx.api.req<{ username: string; password: string; host: string; port: number }>("GET", `/api/v1/catalog/instances/${encodeURIComponent(name)}/credentials?${scope(ctx)}`);
+      out.textContent = `${c.username} / ${c.password}`;
+      b.remove();
+    } catch (e) { out.textContent = errorText(e); }
+  }, "", { "data-reveal": name });
+  return el("span", {}, b, out);
 }
 
 // ---- config center ----
