@@ -19,8 +19,9 @@ import (
 // Approvals exposes the approval store (audit log, listings).
 func (s *Service) Approvals() *approval.Store { return s.approvals }
 
-// ApprovalInbox lists the requests of every tenant the user belongs to (status filter optional).
-func (s *Service) ApprovalInbox(ctx context.Context, user string, status approval.Status) ([]*approval.Request, error) {
+// ApprovalInbox lists the requests of every tenant the user belongs to, newest first (status
+// filter optional; limit 0 means 100; before is the Cursor of the previous page's last request).
+func (s *Service) ApprovalInbox(ctx context.Context, user string, status approval.Status, limit int, before string) ([]*approval.Request, error) {
 	ts, err := s.opts.Roles.TenantsOf(ctx, user)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (s *Service) ApprovalInbox(ctx context.Context, user string, status approva
 	for n := range ts {
 		names = append(names, n)
 	}
-	return s.approvals.List(ctx, approval.Filter{Tenants: names, Status: status})
+	return s.approvals.List(ctx, approval.Filter{Tenants: names, Status: status, Limit: limit, Before: before})
 }
 
 type resumeData struct {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ type Agent interface {
 	Decide(ctx context.Context, approvalID, decider string, approve bool, reason string) (<-chan agent.Event, error)
 	Conversations(ctx context.Context, user string) ([]agent.Conversation, error)
 	History(ctx context.Context, user, convID string) ([]agent.Message, error)
-	ApprovalInbox(ctx context.Context, user string, status approval.Status) ([]*approval.Request, error)
+	ApprovalInbox(ctx context.Context, user string, status approval.Status, limit int, before string) ([]*approval.Request, error)
 	AuditLog(ctx context.Context, user, tenant string, limit int) ([]approval.AuditEntry, error)
 	RecordSession(ctx context.Context, user, tenant, env, kind, target, outcome string, d time.Duration)
 }
@@ -275,12 +276,31 @@ func (s *Surface) approvals(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "status", Message: "must be pending, approved, rejected or expired"})
 		return
 	}
-	list, err := s.opts.Agent.ApprovalInbox(r.Context(), user(r), status)
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "limit", Message: "must be between 1 and 500"})
+			return
+		}
+		limit = n
+	}
+	// One more than asked says whether there is a next page.
+	list, err := s.opts.Agent.ApprovalInbox(r.Context(), user(r), status, limit+1, r.URL.Query().Get("cursor"))
+	if errors.Is(err, approval.ErrBadCursor) {
+		httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: "cursor", Message: "is not a cursor this list returned"})
+		return
+	}
 	if err != nil {
 		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"approvals": list})
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].Cursor()
+	}
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"approvals": list, "next_cursor": next})
 }
 
 type decisionRequest struct {

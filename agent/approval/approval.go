@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"k8s-manage/internal/textutil"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,7 +144,15 @@ type Filter struct {
 	Status    Status
 	Requester string
 	Limit     int
+	// Before pages: only requests older than this one (its Cursor), in the list's order.
+	Before string
 }
+
+// Cursor is the keyset of r in List's order (newest first), for Filter.Before.
+func (r *Request) Cursor() string { return fmt.Sprintf("%d.%s", r.CreatedAt.UnixMilli(), r.ID) }
+
+// ErrBadCursor is List's error for a Before that no List returned.
+var ErrBadCursor = errors.New("cursor: is not a cursor this list returned")
 
 // List returns requests, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]*Request, error) {
@@ -163,11 +172,20 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Request, error) {
 		q += " AND requester = ?"
 		args = append(args, f.Requester)
 	}
+	if f.Before != "" {
+		ms, id, ok := strings.Cut(f.Before, ".")
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil || id == "" {
+			return nil, ErrBadCursor
+		}
+		q += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+		args = append(args, n, n, id)
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	q += fmt.Sprintf(" ORDER BY created_at DESC, id LIMIT %d", limit)
+	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("approval: list: %w", err)

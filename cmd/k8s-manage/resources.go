@@ -77,6 +77,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Delete("/apps/{app}/hpa", p.appWrite("delete_hpa", nil))
 
 		r.Get("/builds", p.listBuilds)
+		r.Get("/builds/sources", p.buildSources)
 		r.Post("/builds", p.write("trigger_build", tenant.Developer, nil))
 		r.Get("/builds/{id}", p.getBuild)
 		r.Post("/builds/{id}/deploy", p.deployBuild)

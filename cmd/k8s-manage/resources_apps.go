@@ -332,6 +332,21 @@ func (p *resourceAPI) listBuilds(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"tenant": a.Tenant, "env": a.Env, "items": list})
 }
 
+// buildSources: GET /api/v1/builds/sources?tenant=T&env=E: the registered repositories by app.
+func (p *resourceAPI) buildSources(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), tenant.Viewer)
+	if !ok {
+		return
+	}
+	list, err := p.builds.Sources(r.Context(), a.Tenant, a.Env)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"tenant": a.Tenant, "env": a.Env, "items": list})
+}
+
 // getBuild: GET /api/v1/builds/{id}?tenant=T&env=E: the build with the end of its log.
 func (p *resourceAPI) getBuild(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

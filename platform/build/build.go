@@ -142,6 +142,28 @@ type source struct {
 	repoKey string
 }
 
+// SourceInfo is a registered source as people see it: never its webhook secret.
+type SourceInfo struct {
+	App        string   `json:"app"`
+	RepoURL    string   `json:"repo_url"`
+	Branches   []string `json:"branches"`
+	Builder    string   `json:"builder"`
+	Dockerfile string   `json:"dockerfile"`
+}
+
+// Sources lists the environment's registered sources by app.
+func (s *Service) Sources(ctx context.Context, tenantName, env string) ([]SourceInfo, error) {
+	list, err := s.sources(ctx, "tenant = ? AND env = ? ORDER BY app", tenantName, env)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SourceInfo, 0, len(list))
+	for _, x := range list {
+		out = append(out, SourceInfo{App: x.App, RepoURL: x.RepoURL, Branches: x.Branches, Builder: x.Builder, Dockerfile: x.Dockerfile})
+	}
+	return out, nil
+}
+
 func (s *Service) sources(ctx context.Context, where string, args ...any) ([]source, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant, env, app, repo_url, branches, builder, dockerfile, secret_ct, secret_key_id FROM build_sources WHERE `+where, args...)
 	if err != nil {

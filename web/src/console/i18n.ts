@@ -23,7 +23,7 @@ const zh: Record<string, string> = {
   "No autoscaler.": "没有自动伸缩。", "Canary image": "金丝雀镜像", "Canary weight %": "金丝雀权重 %", "Start canary": "开始金丝雀",
   "Promote": "全量", "Abort": "中止", "Switch slot": "切换蓝绿", "Replicas & restarts per pod, with requests and limits.": "每个 Pod 的副本、重启与 requests/limits。",
   "Status": "状态", "Commit": "Commit", "Author": "作者", "Ref": "分支/标签", "Deploy": "部署", "Trigger a build": "触发构建",
-  "App": "应用", "No builds yet.": "还没有构建。", "Build log": "构建日志",
+  "App": "应用", "No builds yet.": "还没有构建。", "Build log": "构建日志", "Sources": "代码源",
   "Plan": "规格", "Provision": "开通", "Instances": "实例", "Connection": "连接信息", "Credentials": "凭据", "Instance name": "实例名",
   "Keys": "配置项", "Versions": "版本", "Diff since": "对比自", "Show diff": "查看差异", "Set a value": "设置值", "Secret": "密钥",
   "masked": "已隐藏", "Reveal": "显示", "Period": "账期", "Per resource": "按资源", "Per app": "按应用", "Download CSV": "下载 CSV",

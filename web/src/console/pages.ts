@@ -22,6 +22,10 @@ export async function renderBuilds(ctx: Ctx, main: HTMLElement) {
     try { result.replaceChildren(outcome(await change(ctx, "POST", `/api/v1/builds?${scope(ctx)}`, body))); } catch (e) { showFieldError([app, ref], e, err); }
   });
   main.append(el("h1", {}, t("Builds")), el("h2", {}, t("Trigger a build")), form, result);
+  const src = await ctx.api.req<{ items: { app: string; repo_url: string; branches: string[] | null; builder: string }[] }>("GET", `/api/v1/builds/sources?${scope(ctx)}`);
+  main.append(el("h2", {}, t("Sources")), src.items.length
+    ? table([t("App"), "repository", "branches", "builder"], src.items.map((x) => [x.app, x.repo_url, (x.branches || []).join(", "), x.builder]), { class: "sources" })
+    : el("p", { class: "meta" }, "k8s-manage build register …"), el("h2", {}, t("Builds")));
   const r = await ctx.api.req<{ items: Build[] | null }>("GET", `/api/v1/builds?${scope(ctx)}`);
   if (!r.items?.length) { main.append(el("p", { class: "empty" }, t("No builds yet."))); return; }
   main.append(table([t("App"), t("Status"), t("Commit"), t("Author"), t("Ref"), t("Image"), t("created"), ""], r.items.map((b) => {
