@@ -148,15 +148,21 @@ func (s appSpec) args(app string, create bool) (map[string]any, error) {
 	return out, nil
 }
 
-// createApp: POST /api/v1/apps?tenant=T&env=E {name, image, replicas, env, ports, ...} → 202.
-func (p *resourceAPI) createApp(w http.ResponseWriter, r *http.Request) {
+// specRequest decodes an app spec body and authorizes a developer of the query's tenant and env.
+func (p *resourceAPI) specRequest(w http.ResponseWriter, r *http.Request) (appSpec, tenant.Access, bool) {
 	var body appSpec
 	if err := httpserver.DecodeJSON(r, &body); err != nil {
 		httpserver.WriteError(w, r, http.StatusBadRequest, err)
-		return
+		return body, tenant.Access{}, false
 	}
 	q := r.URL.Query()
 	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), tenant.Developer)
+	return body, a, ok
+}
+
+// createApp: POST /api/v1/apps?tenant=T&env=E {name, image, replicas, env, ports, ...} → 202.
+func (p *resourceAPI) createApp(w http.ResponseWriter, r *http.Request) {
+	body, a, ok := p.specRequest(w, r)
 	if !ok {
 		return
 	}
@@ -168,17 +174,12 @@ func (p *resourceAPI) createApp(w http.ResponseWriter, r *http.Request) {
 	p.propose(w, r, a, "create_app", args)
 }
 
-// updateApp: PUT /api/v1/apps/{app}?tenant=T&env=E with If-Match: the ETag of GET. A stale tag
-// is refused with 412 before anything is proposed, and the approved change is refused again if
-// the app changed while it waited.
+// updateApp: PUT /api/v1/apps/{app}?tenant=T&env=E with If-Match: the ETag of GET. The body
+// replaces the editable configuration (an omitted replica count keeps the current one). A stale
+// tag is refused with 412 before anything is proposed, and the approved change is refused again
+// if the app changed while it waited.
 func (p *resourceAPI) updateApp(w http.ResponseWriter, r *http.Request) {
-	var body appSpec
-	if err := httpserver.DecodeJSON(r, &body); err != nil {
-		httpserver.WriteError(w, r, http.StatusBadRequest, err)
-		return
-	}
-	q := r.URL.Query()
-	a, ok := p.authorize(w, r, q.Get("tenant"), q.Get("env"), tenant.Developer)
+	body, a, ok := p.specRequest(w, r)
 	if !ok {
 		return
 	}
@@ -203,6 +204,9 @@ func (p *resourceAPI) updateApp(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusPreconditionFailed, &httpserver.FieldError{Field: "If-Match",
 			Message: fmt.Sprintf("app %s changed since version %s (now %s): reload it and apply your change again", app, match, cfg.Version)})
 		return
+	}
+	if body.Replicas == nil { // PUT replaces the configuration, but an omitted replica count stays
+		body.Replicas = &cfg.Replicas
 	}
 	args, err := body.args(app, false)
 	if err != nil {

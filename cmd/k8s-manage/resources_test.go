@@ -269,6 +269,12 @@ func TestRESTResources(t *testing.T) {
 	if after, _ := a.agent.Approvals().List(ctx, approvalFilter(name)); len(after) != len(before) {
 		t.Fatal("a dry run created an approval request")
 	}
+	// PUT replaces the configuration, but an omitted replica count stays as it is.
+	resp, _ = devC.do("GET", "/api/v1/apps/web"+q, "")
+	resp, body = devC.do("PUT", "/api/v1/apps/web"+q+"&dry_run=true", `{"image":"nginx:1.27","ports":[{"port":8080}]}`, "If-Match", resp.Header.Get("ETag"))
+	if resp.StatusCode != 200 || strings.Contains(string(body), `"spec.replicas"`) || !strings.Contains(string(body), "GREETING") {
+		t.Fatalf("an edit without replicas (and without env vars, which it removes): %d %s", resp.StatusCode, body)
+	}
 	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"replicas"`) {
 		t.Fatalf("scale without replicas: %d %s", resp.StatusCode, body)
 	}

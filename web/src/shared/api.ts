@@ -45,28 +45,7 @@ export class Client {
   /** events reads a GET Server-Sent Events stream (logs) until it ends or signal aborts. */
   async events(path: string, onEvent: (event: string, data: any) => void, signal?: AbortSignal): Promise<void> {
     const res = await fetch(this.base + path, { headers: { ...this.headers(false), Accept: "text/event-stream" }, credentials: this.token ? "omit" : "same-origin", signal });
-    if (!res.ok || !res.body) {
-      const data = await res.json().catch(() => ({}));
-      throw new APIError(res.status, data.error || res.statusText, data.field);
-    }
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const frame = buf.slice(0, i); buf = buf.slice(i + 2);
-        let ev = "message", data = "";
-        for (const line of frame.split("\n")) {
-          if (line.startsWith("event: ")) ev = line.slice(7);
-          else if (line.startsWith("data: ")) data += line.slice(6);
-        }
-        try { onEvent(ev, JSON.parse(data)); } catch { /* ignore a bad frame */ }
-      }
-    }
+    await readEvents(res, onEvent);
   }
 
   /** stream posts and calls onEvent for every Server-Sent Event until the stream ends. */
@@ -75,26 +54,33 @@ export class Client {
       method: "POST", headers: { ...this.headers(), Accept: "text/event-stream" },
       credentials: this.token ? "omit" : "same-origin", body: JSON.stringify(body),
     });
-    if (!res.ok || !res.body) {
-      const data = await res.json().catch(() => ({}));
-      throw new APIError(res.status, data.error || res.statusText, data.field);
-    }
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const frame = buf.slice(0, i); buf = buf.slice(i + 2);
-        for (const line of frame.split("\n")) {
-          if (line.startsWith("data: ")) {
-            try { onEvent(JSON.parse(line.slice(6)) as AgentEvent); } catch { /* ignore a bad frame */ }
-          }
-        }
+    await readEvents(res, (_, data) => onEvent(data as AgentEvent));
+  }
+}
+
+/** readEvents reads a Server-Sent Events answer, calling onEvent with each frame's event name and JSON data. */
+async function readEvents(res: Response, onEvent: (event: string, data: any) => void): Promise<void> {
+  if (!res.ok || !res.body) {
+    const data = await res.json().catch(() => ({}));
+    throw new APIError(res.status, data.error || res.statusText, data.field);
+  }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const frame = buf.slice(0, i); buf = buf.slice(i + 2);
+      let ev = "message", data = "";
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event: ")) ev = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
       }
+      if (!data) continue;
+      try { onEvent(ev, JSON.parse(data)); } catch { /* ignore a bad frame */ }
     }
   }
 }
