@@ -65,7 +65,7 @@ sandbox-status: ## each component's state, the nodes, the kubeconfig and kubectl
 	$(GO) run ./cmd/k8s-manage sandbox status
 
 test: test-deps lint ## install what is missing, then vet and run every test (race detector on)
-	set -a && . bin/.test.env && set +a && hack/ci/gotest.sh -race -count=1 $(PKGS)
+	set -a && . bin/.test.env && set +a && hack/ci/gotest.sh -race -count=1 -timeout 30m $(PKGS)
 
 lint: ## gofmt check and go vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

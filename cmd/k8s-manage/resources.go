@@ -264,6 +264,12 @@ func (p *resourceAPI) propose(w http.ResponseWriter, r *http.Request, a tenant.A
 		httpserver.WriteError(w, r, http.StatusForbidden, fmt.Errorf("%s needs the %s role in tenant %s; you are %s", tool, spec.Role, a.Tenant, a.Role))
 		return
 	}
+	for k := range args { // any casing: Go's JSON decoding of the tool's arguments ignores it
+		if f := strings.ToLower(k); f == "tenant" || f == "env" {
+			httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: k, Message: "goes in the query (?tenant=&env=) or the path, not the body"})
+			return
+		}
+	}
 	args["tenant"], args["env"] = a.Tenant, a.Env
 	b, err := json.Marshal(args)
 	if err != nil {
@@ -324,12 +330,6 @@ func (p *resourceAPI) writeWith(tool string, min tenant.Role, fromPath func(r *h
 		if r.ContentLength != 0 && r.Method != http.MethodDelete {
 			if err := httpserver.DecodeJSON(r, &body); err != nil {
 				httpserver.WriteError(w, r, http.StatusBadRequest, err)
-				return
-			}
-		}
-		for _, f := range []string{"tenant", "env"} {
-			if _, ok := body[f]; ok {
-				httpserver.WriteError(w, r, http.StatusBadRequest, &httpserver.FieldError{Field: f, Message: "goes in the query (?tenant=&env=), not the body"})
 				return
 			}
 		}

@@ -574,5 +574,10 @@ func (p *resourceAPI) applyFix(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusInternalServerError, fmt.Errorf("alert %s fix %d: %w", rec.ID, n, err))
 		return
 	}
+	for k := range args { // the fix acts where the alert is: the tenant and env authorized above
+		if f := strings.ToLower(k); f == "tenant" || f == "env" {
+			delete(args, k)
+		}
+	}
 	p.propose(w, r, a, fix.Tool, args)
 }

@@ -13,6 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/adapters/alertmanager"
 	"k8s-manage/agent/approval"
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/internal/config"
@@ -278,8 +279,10 @@ func TestRESTResources(t *testing.T) {
 	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"replicas"`) {
 		t.Fatalf("scale without replicas: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":2,"tenant":"other"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"tenant"`) {
-		t.Fatalf("a tenant in the body: %d %s", resp.StatusCode, body)
+	for _, k := range []string{"tenant", "Tenant", "ENV"} {
+		if resp, body := devC.do("POST", "/api/v1/apps/web/scale"+q, `{"replicas":2,"`+k+`":"other"}`); resp.StatusCode != 400 || !strings.Contains(string(body), `"field":"`+k+`"`) {
+			t.Fatalf("%s in the body: %d %s", k, resp.StatusCode, body)
+		}
 	}
 
 	// Catalog: plans, provisioning through approval, the instance listed.
@@ -348,6 +351,37 @@ func TestRESTResources(t *testing.T) {
 	if resp, body := viewC.do("GET", "/api/v1/alerts?tenant="+name, ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"items"`) {
 		t.Fatalf("alerts: %d %s", resp.StatusCode, body)
 	}
+	// An alert the worker diagnosed, with a proposed fix: listed for the tenant, and its fix opens
+	// an approval as the person who clicks it.
+	aq := alertmanager.NewQueue(a.store, nil)
+	if _, _, err := aq.Enqueue(ctx, &alertmanager.Webhook{GroupKey: "g-rest", Alerts: []alertmanager.Alert{{Status: "firing", Fingerprint: "fp-rest",
+		Labels: map[string]string{"alertname": "KubeDeploymentReplicasMismatch", "namespace": ns}, StartsAt: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := aq.Claim(ctx, 1, time.Minute)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim the alert: %v %v", items, err)
+	}
+	items[0].Tenant = name
+	if err := aq.Finish(ctx, items[0], alertmanager.Done, `{"tenant":"`+name+`","env":"dev","app":"web","diagnosis":"web has fewer replicas than it needs",`+
+		`"fixes":[{"tenant":"`+name+`","env":"dev","tool":"scale_app","args":"{\"tenant\":\"`+name+`\",\"app\":\"web\",\"replicas\":2}"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	_, body = viewC.do("GET", "/api/v1/alerts?tenant="+name, "")
+	if !strings.Contains(string(body), "fewer replicas") || !strings.Contains(string(body), `"tool":"scale_app"`) {
+		t.Fatalf("the tenant's alerts: %s", body)
+	}
+	if resp, _ := viewC.do("POST", "/api/v1/alerts/"+items[0].ID+"/fixes/0?tenant="+name, ""); resp.StatusCode != 403 {
+		t.Fatalf("a viewer proposed a fix: %d", resp.StatusCode)
+	}
+	if resp, _ := devC.do("POST", "/api/v1/alerts/"+items[0].ID+"/fixes/7?tenant="+name, ""); resp.StatusCode != 404 {
+		t.Fatalf("a fix that does not exist: %d", resp.StatusCode)
+	}
+	resp, body = devC.do("POST", "/api/v1/alerts/"+items[0].ID+"/fixes/0?tenant="+name, "")
+	if w := decode[written](t, body); resp.StatusCode != 202 || w.Approval.Tool != "scale_app" || !strings.Contains(w.Approval.Preview, `"spec.replicas"`) {
+		t.Fatalf("propose the alert's fix: %d %s", resp.StatusCode, body)
+	}
+
 	stranger := tok(platformtest.Email("stranger"))
 	for _, p := range []string{"/api/v1/apps" + q, "/api/v1/apps/web" + q, "/api/v1/apps/web/logs" + q, "/api/v1/alerts?tenant=" + name,
 		"/api/v1/catalog/instances" + q, "/api/v1/builds" + q} {

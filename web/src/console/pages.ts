@@ -196,7 +196,9 @@ export async function renderAlerts(ctx: Ctx, main: HTMLElement) {
     const result = el("div");
     body.append(el("p", {}, a.summary || ""), ...(a.finding ? [el("p", {}, el("strong", {}, `${t("Diagnosis")}: `), a.finding)] : []),
       el("div", { class: "answer" }, renderMarkdown(a.diagnosis || a.error || "")),
-      ...(a.threads || []).map((th) => el("p", { class: "meta" }, `${t("Thread")}: ${th.surface} ${th.channel} ${th.thread}`)),
+      ...(a.threads || []).map((th) => el("p", { class: "meta" }, `${t("Thread")}: `, th.surface === "slack"
+        ? el("a", { href: `https://slack.com/app_redirect?channel=${encodeURIComponent(th.channel)}`, target: "_blank", rel: "noopener" }, `Slack ${th.channel}`)
+        : `${th.surface} ${th.channel}`, ` · ${th.thread}`)),
       ...(a.fixes || []).map((f, i) => el("div", { class: "row" }, el("code", {}, `${f.tool} ${f.args}`), button(t("Propose fix"), async () => {
         try { result.replaceChildren(outcome(await change(ctx, "POST", `/api/v1/alerts/${encodeURIComponent(a.id)}/fixes/${i}?${new URLSearchParams({ tenant: ctx.tenant })}`))); }
         catch (e) { result.replaceChildren(el("p", { class: "error" }, errorText(e))); }
