@@ -182,9 +182,10 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Request, error) {
 		args = append(args, n, n, id)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 500 {
+	if limit <= 0 {
 		limit = 100
 	}
+	limit = min(limit, 1000)
 	q += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
