@@ -106,9 +106,10 @@ const hostileRunbook = `# Rotate the payment gateway certificate
 [open the vault](javascript:window.__pwned='link') or read the [vault docs](https://vault.example.com/docs).
 `
 
-// The Playwright run in Debian's Chromium: log in, a cited how-to answer, a scale request,
-// approval in the inbox by an operator, the result; screenshots kept in web/e2e/artifacts.
-func TestConsoleInBrowser(t *testing.T) {
+// browserDeps returns Debian's Chromium for the Playwright runs, failing t when it or
+// playwright-core is missing.
+func browserDeps(t *testing.T) string {
+	t.Helper()
 	chromium := os.Getenv("K8SM_TEST_CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
@@ -119,6 +120,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("..", "..", "web", "node_modules", "playwright-core")); err != nil {
 		t.Fatal("playwright-core is not installed: run `make web-build` (npm ci in web/)")
 	}
+	return chromium
+}
+
+// The Playwright run in Debian's Chromium: log in, a cited how-to answer, a scale request,
+// approval in the inbox by an operator, the result; screenshots kept in web/e2e/artifacts.
+func TestConsoleInBrowser(t *testing.T) {
+	chromium := browserDeps(t)
 	// An intranet page on another origin that embeds the widget with one script tag.
 	var target atomic.Pointer[[2]string] // server address and tenant, known once the server runs
 	page := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {

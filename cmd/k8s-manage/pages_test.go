@@ -26,13 +26,7 @@ import (
 // alert Alertmanager sent, Chinese, a phone, labelled fields, and the manual's console paths.
 // Screenshots are kept in web/e2e/artifacts.
 func TestConsolePagesInBrowser(t *testing.T) {
-	chromium := os.Getenv("K8SM_TEST_CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium not found at %s: run `make test` (hack/ci/chromium.sh installs Debian's chromium)", chromium)
-	}
+	chromium := browserDeps(t)
 	const bearer = "am-console-bearer-7731"
 	w := newConsoleWorldWith(t, func(w *consoleWorld) []string {
 		// Prices high enough that a minute of the sandbox shows in cents.
