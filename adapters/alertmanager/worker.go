@@ -189,7 +189,6 @@ type outcome struct {
 
 func (w *Worker) finish(ctx context.Context, it Item, state string, oc outcome) {
 	b, _ := json.Marshal(oc)
-	it.Tenant = oc.Tenant
 	if err := w.o.Queue.Finish(ctx, it, state, string(b)); err != nil {
 		w.o.Log.Error("alert finish", "alert", it.ID, "err", err)
 		return
@@ -218,6 +217,7 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 		oc.Tenant, oc.Env = t, e
 	}
 	oc.Env = cmp.Or(oc.Env, "dev")
+	it.Tenant = oc.Tenant // written with every outcome (finish, progress, retry)
 	app, pod := appOf(it.Labels), it.Labels["pod"]
 	oc.App = app
 	targets := w.targets(it.Labels, oc.Tenant, oc.Env)
@@ -326,7 +326,6 @@ func (w *Worker) handle(ctx context.Context, it Item) {
 
 func (w *Worker) progress(ctx context.Context, it Item, oc outcome) error {
 	b, _ := json.Marshal(oc)
-	it.Tenant = oc.Tenant
 	return w.o.Queue.Progress(ctx, it, string(b))
 }
 
@@ -379,7 +378,6 @@ func (w *Worker) retry(ctx context.Context, it Item, oc outcome, err error) {
 		return
 	}
 	b, _ := json.Marshal(oc)
-	it.Tenant = oc.Tenant
 	delay := time.Duration(1<<min(it.Attempts, 8)) * time.Second
 	w.o.Log.Warn("alert retry", "alert", it.ID, "attempt", it.Attempts, "in", delay, "err", err)
 	if err := w.o.Queue.Retry(ctx, it, string(b), delay); err != nil {

@@ -123,6 +123,22 @@ func browserDeps(t *testing.T) string {
 	return chromium
 }
 
+// runBrowser runs a Playwright script of web/e2e with env (and ARTIFACTS), failing t with its
+// output when it fails and logging it when it passes.
+func runBrowser(t *testing.T, script, artifacts string, env ...string) {
+	t.Helper()
+	cmd := exec.Command("node", script)
+	cmd.Dir = filepath.Join("..", "..", "web")
+	cmd.Env = append(append(os.Environ(), "ARTIFACTS="+artifacts), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browser run failed (%v); screenshots in %s:\n%s", err, artifacts, out.String())
+	}
+	t.Logf("browser run took %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
+}
+
 // The Playwright run in Debian's Chromium: log in, a cited how-to answer, a scale request,
 // approval in the inbox by an operator, the result; screenshots kept in web/e2e/artifacts.
 func TestConsoleInBrowser(t *testing.T) {
@@ -148,18 +164,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "web", "e2e", "artifacts", t.Name()))
 	os.RemoveAll(artifacts)
-	cmd := exec.Command("node", "e2e/console.e2e.mjs")
-	cmd.Dir = filepath.Join("..", "..", "web")
-	cmd.Env = append(os.Environ(), "BASE_URL=http://"+w.addr, "ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "TENANT="+w.tenant,
+	runBrowser(t, "e2e/console.e2e.mjs", artifacts, "BASE_URL=http://"+w.addr, "CHROMIUM="+chromium, "TENANT="+w.tenant,
 		"DEV_EMAIL="+w.dev, "DEV_PASSWORD="+w.password, "OPS_EMAIL="+w.ops, "OPS_PASSWORD="+w.password, "WIDGET_PAGE="+page.URL,
 		"ADMIN_EMAIL="+w.admin, "ADMIN_PASSWORD="+w.password, "EXEC_POD="+execPod)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("browser run failed (%v); screenshots in %s:\n%s", err, artifacts, out.String())
-	}
-	t.Logf("browser run took %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
 	d, err := w.env.Client.AppsV1().Deployments(w.ns).Get(context.Background(), "nginx", metav1.GetOptions{})
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("nginx after the approval: %v %v", d.Spec.Replicas, err)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,17 +81,8 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "web", "e2e", "artifacts", t.Name()))
 	os.RemoveAll(artifacts)
 	manual, _ := filepath.Abs(filepath.Join("..", "..", "docs", "user", "help-center-manual.md"))
-	cmd := exec.Command("node", "e2e/pages.e2e.mjs")
-	cmd.Dir = filepath.Join("..", "..", "web")
-	cmd.Env = append(os.Environ(), "BASE_URL=http://"+w.addr, "ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "PASSWORD="+w.password,
+	runBrowser(t, "e2e/pages.e2e.mjs", artifacts, "BASE_URL=http://"+w.addr, "CHROMIUM="+chromium, "PASSWORD="+w.password,
 		"DEV_EMAIL="+w.dev, "OPS_EMAIL="+w.ops, "ADMIN_EMAIL="+w.admin, "MANUAL="+manual)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("browser run failed (%v); screenshots in %s:\n%s", err, artifacts, out.String())
-	}
-	t.Logf("browser run took %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
 
 	d, err := w.env.Client.AppsV1().Deployments(w.ns).Get(ctx, "shop", metav1.GetOptions{})
 	if err != nil {

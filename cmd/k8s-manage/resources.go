@@ -60,7 +60,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Post("/apps", p.createApp)
 		r.Get("/apps/{app}", p.getApp)
 		r.Put("/apps/{app}", p.updateApp)
-		r.Delete("/apps/{app}", p.deleteApp)
+		r.Delete("/apps/{app}", p.appWrite("delete_app", nil)) // destructive: always through approval
 		r.Post("/apps/{app}/scale", p.appWrite("scale_app", func(b map[string]any) error { return needNumber(b, "replicas") }))
 		r.Post("/apps/{app}/restart", p.appWrite("restart_app", nil))
 		r.Post("/apps/{app}/rollback", p.appWrite("rollback_app", nil))
@@ -70,7 +70,7 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Post("/apps/{app}/switch", p.appWrite("switch_blue_green", nil))
 		r.Get("/apps/{app}/revisions", p.appRead("list_revisions"))
 		r.Get("/apps/{app}/pods", p.appRead("list_pods"))
-		r.Get("/apps/{app}/events", p.appEvents)
+		r.Get("/apps/{app}/events", p.read("get_events", func(r *http.Request) map[string]any { return map[string]any{"object": chi.URLParam(r, "app")} }))
 		r.Get("/apps/{app}/logs", p.logs)
 		r.Get("/apps/{app}/hpa", p.appRead("get_hpa"))
 		r.Put("/apps/{app}/hpa", p.appWrite("set_hpa", nil))
@@ -85,10 +85,10 @@ func (p *resourceAPI) mount(api chi.Router, auth func(http.Handler) http.Handler
 		r.Get("/catalog/plans", p.plans)
 		r.Get("/catalog/instances", p.read("list_service_instances", nil))
 		r.Post("/catalog/instances", p.write("provision_service", tenant.Operator, nil))
-		r.Delete("/catalog/instances/{name}", p.deleteInstance)
+		r.Delete("/catalog/instances/{name}", p.writeWith("delete_service_instance", tenant.Operator, pathArg("name"), nil)) // destructive
 		r.Get("/catalog/instances/{name}/credentials", p.credentials)
 
-		r.Put("/config/{key}", p.setConfig)
+		r.Put("/config/{key}", p.writeWith("set_config", tenant.Developer, pathArg("key"), nil)) // {app, value, secret}
 		r.Post("/environments/clone", p.write("clone_environment", tenant.Admin, nil))
 
 		r.Get("/alerts", p.listAlerts)
@@ -239,10 +239,6 @@ func (p *resourceAPI) appRead(name string) http.HandlerFunc {
 	return p.read(name, func(r *http.Request) map[string]any { return map[string]any{"app": chi.URLParam(r, "app")} })
 }
 
-func (p *resourceAPI) appEvents(w http.ResponseWriter, r *http.Request) {
-	p.read("get_events", func(r *http.Request) map[string]any { return map[string]any{"object": chi.URLParam(r, "app")} })(w, r)
-}
-
 // ---- writes through the approval gate ----
 
 // accepted is the answer to a write: the pending approval, or (bypassed) the result.
@@ -352,7 +348,12 @@ func (p *resourceAPI) writeWith(tool string, min tenant.Role, fromPath func(r *h
 }
 
 func (p *resourceAPI) appWrite(tool string, check func(map[string]any) error) http.HandlerFunc {
-	return p.writeWith(tool, tenant.Developer, func(r *http.Request, b map[string]any) { b["app"] = chi.URLParam(r, "app") }, check)
+	return p.writeWith(tool, tenant.Developer, pathArg("app"), check)
+}
+
+// pathArg sets the tool argument name from the path parameter of the same name.
+func pathArg(name string) func(r *http.Request, b map[string]any) {
+	return func(r *http.Request, b map[string]any) { b[name] = chi.URLParam(r, name) }
 }
 
 func needNumber(b map[string]any, field string) error {

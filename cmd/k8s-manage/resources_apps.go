@@ -106,7 +106,7 @@ type appSpec struct {
 	Host      string            `json:"host,omitempty"`
 }
 
-// validate checks the spec the way the platform will (so the form gets every field's message
+// args checks the spec the way the platform will (so the form gets every field's message
 // before anything is proposed) and returns the tool arguments.
 func (s appSpec) args(app string, create bool) (map[string]any, error) {
 	replicas := int32(1)
@@ -215,11 +215,6 @@ func (p *resourceAPI) updateApp(w http.ResponseWriter, r *http.Request) {
 	}
 	args["version"] = match
 	p.propose(w, r, a, "update_app", args)
-}
-
-// deleteApp: DELETE /api/v1/apps/{app}?tenant=T&env=E → 202 (destructive: always approved).
-func (p *resourceAPI) deleteApp(w http.ResponseWriter, r *http.Request) {
-	p.appWrite("delete_app", nil)(w, r)
 }
 
 // logs: GET /api/v1/apps/{app}/logs?tenant=T&env=E[&pod=P][&container=C][&tail=200][&previous=true][&follow=true][&q=text]
@@ -413,11 +408,6 @@ func (p *resourceAPI) plans(w http.ResponseWriter, r *http.Request) {
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"types": catalog.Types(), "plans": ps})
 }
 
-// deleteInstance: DELETE /api/v1/catalog/instances/{name}?tenant=T&env=E → 202 (destructive).
-func (p *resourceAPI) deleteInstance(w http.ResponseWriter, r *http.Request) {
-	p.writeWith("delete_service_instance", tenant.Operator, func(r *http.Request, b map[string]any) { b["name"] = chi.URLParam(r, "name") }, nil)(w, r)
-}
-
 // credentials: GET /api/v1/catalog/instances/{name}/credentials?tenant=T&env=E (operators): the
 // instance's user and password, read from its Secret as the person; every reveal (and refusal)
 // is audited, the values never.
@@ -454,11 +444,6 @@ func (p *resourceAPI) credentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeErr(w, r, perr.New(perr.NotFound, "service instance %s not found in %s", name, tenant.Namespace(a.Tenant, a.Env)))
-}
-
-// setConfig: PUT /api/v1/config/{key}?tenant=T&env=E {app, value, secret} → 202.
-func (p *resourceAPI) setConfig(w http.ResponseWriter, r *http.Request) {
-	p.writeWith("set_config", tenant.Developer, func(r *http.Request, b map[string]any) { b["key"] = chi.URLParam(r, "key") }, nil)(w, r)
 }
 
 // ---- alerts, tenants ----

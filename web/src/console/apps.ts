@@ -322,7 +322,6 @@ async function strategyTab(ctx: Ctx, panel: HTMLElement, app: string) {
   const run = (method: string, path: string, body?: unknown) => async () => {
     try { result.replaceChildren(outcome(await change(ctx, method, path, body))); } catch (e) { err.textContent = errorText(e); }
   };
-  const base = `/api/v1/apps/${encodeURIComponent(app)}`;
   panel.append(el("p", {}, `${t("Strategy")}: ${data.status.strategy}`));
   if (data.status.strategy === "blue-green") {
     panel.append(el("pre", { class: "diff" }, JSON.stringify(data.status.blue_green, null, 2)), button(t("Switch slot"), run("POST", `/api/v1/apps/${encodeURIComponent(app)}/switch?${scope(ctx)}`), "primary"));
@@ -342,7 +341,6 @@ async function strategyTab(ctx: Ctx, panel: HTMLElement, app: string) {
           button(t("Abort"), run("POST", `/api/v1/apps/${encodeURIComponent(app)}/canary/abort?${scope(ctx)}`), "danger")));
     }
   }
-  void base;
   panel.append(err, result);
 }
 
