@@ -84,7 +84,9 @@ type Roles interface {
 
 // Options configure the Service.
 type Options struct {
-	Store     *store.Store
+	Store *store.Store
+	// Approvals keeps approval requests and the audit log (nil: built on Store).
+	Approvals *approval.Store
 	Tools     *tools.Registry
 	Roles     Roles
 	Model     model.ToolCallingChatModel // nil means the builtin model
@@ -205,7 +207,10 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	approvals := approval.New(opts.Store, nil)
+	approvals := opts.Approvals
+	if approvals == nil {
+		approvals = approval.New(opts.Store, nil)
+	}
 	return &Service{opts: opts, prompt: prompt, approvals: approvals, cp: checkpoints{db: opts.Store, seal: opts.Sealer},
 		convs: conversations{opts.Store}, metrics: newMetrics(opts.Registry, approvals.PendingCount)}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -77,7 +76,7 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 }
 
 // ErrNotApprover is returned when the decider may not decide this request.
-var ErrNotApprover = errors.New("not allowed to decide this approval")
+var ErrNotApprover error = &refusal{"not allowed to decide this approval", 403}
 
 // Decide approves or rejects a request and resumes the paused turn; the events of the rest of
 // the turn are streamed. Only a member with the approver role of the request's tenant may decide,

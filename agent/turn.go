@@ -17,12 +17,21 @@ import (
 // naming the tenant, the field or the conversation.
 var (
 	// ErrForbidden: the person is not a member of the tenant the turn names.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden error = &refusal{"forbidden", 403}
 	// ErrNotFound: the conversation does not exist or belongs to someone else (the same answer).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound error = &refusal{"not found", 404}
 	// ErrInvalid: bad input, e.g. an environment the tenant does not have.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid error = &refusal{"invalid", 400}
 )
+
+// refusal is a sentinel that knows its HTTP status (internal/httpserver.StatusOf).
+type refusal struct {
+	msg    string
+	status int
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) HTTPStatus() int { return e.status }
 
 type entryError struct{ kind, err error }
 

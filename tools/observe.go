@@ -3,12 +3,12 @@ package tools
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cloudwego/eino/components/retriever"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/internal/textutil"
@@ -128,45 +128,25 @@ func (d Deps) listPods(ctx context.Context, c Call, app, pod string) (any, error
 	return out, nil
 }
 
-// logs reads a container's log, capped for the model (the end, plus earlier error lines).
+// logs reads a container's log, capped for the model (the end, plus earlier error lines). The
+// pod is chosen by the platform's one rule (apps.Service.Logs), the same as the REST route's.
 func (d Deps) logs(ctx context.Context, c Call, in *logArgs) (any, error) {
-	cs, err := d.Kube.As(tenant.Identity(c.User))
-	if err != nil {
-		return nil, err
-	}
-	pod := in.Pod
-	if pod == "" {
-		if in.App == "" {
-			return nil, perr.Invalidf("app", "give an app or a pod")
-		}
-		pods, err := cs.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apps.LabelApp + "=" + in.App})
-		if err != nil {
-			return nil, perr.FromAPI(err, "list pods of "+in.App)
-		}
-		if len(pods.Items) == 0 {
-			return nil, perr.New(perr.NotFound, "app %s has no pods in %s", in.App, c.Namespace)
-		}
-		// The pod most worth reading: the one with the most restarts.
-		best := 0
-		for i, p := range pods.Items {
-			if restarts(&p) > restarts(&pods.Items[best]) {
-				best = i
-			}
-		}
-		pod = pods.Items[best].Name
+	if in.Pod == "" && in.App == "" {
+		return nil, perr.Invalidf("app", "give an app or a pod")
 	}
 	tail := int64(in.TailLines)
 	if tail <= 0 {
 		tail = 100
 	}
-	tail = min(tail, 1000)
-	opts := &corev1.PodLogOptions{Container: in.Container, Previous: in.Previous, TailLines: &tail}
-	if in.Since > 0 {
-		opts.SinceSeconds = &in.Since
-	}
-	raw, err := cs.CoreV1().Pods(c.Namespace).GetLogs(pod, opts).DoRaw(ctx)
+	pod, rc, err := d.Apps.Logs(ctx, apps.Target{As: tenant.Identity(c.User), Namespace: c.Namespace}, apps.LogOptions{
+		App: in.App, Pod: in.Pod, Container: in.Container, Previous: in.Previous, TailLines: min(tail, 1000), SinceSeconds: in.Since})
 	if err != nil {
-		return nil, perr.FromAPI(err, "read logs of "+pod)
+		return nil, err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, 8<<20))
+	if err != nil {
+		return nil, perr.New(perr.Unavailable, "read logs of %s: %v", pod, err)
 	}
 	body := string(raw)
 	if in.Grep != "" {
@@ -183,14 +163,6 @@ func (d Deps) logs(ctx context.Context, c Call, in *logArgs) (any, error) {
 	text, cut := textutil.CapTail(text, maxLogBytes)
 	return map[string]any{"pod": pod, "container": in.Container, "previous": in.Previous, "truncated": capped || cut,
 		"log": textutil.Quote("log", text)}, nil
-}
-
-func restarts(p *corev1.Pod) int32 {
-	var n int32
-	for _, s := range p.Status.ContainerStatuses {
-		n += s.RestartCount
-	}
-	return n
 }
 
 // Event is a Kubernetes event as tools report it.

@@ -5,35 +5,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"k8s-manage/internal/redact"
 )
 
-// secretPatterns match secret values in text a tool returns (logs, events, configs): they are
-// replaced before the model, a chat message or a log line can carry them.
-var secretPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)["']?\s*[:=]\s*["']?)([^\s"',;&]{3,})`),
-	regexp.MustCompile(`(?i)(authorization:\s*(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})`),
-	regexp.MustCompile(`\b(xox[abpr]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})\b`),
-	regexp.MustCompile(`(://[^:/\s"]+:)([^@\s"]+)(@)`),
-	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`),
-}
-
 // Redacted replaces a secret.
-const Redacted = "******"
+const Redacted = redact.Mask
 
 // Redact masks secrets in s.
-func Redact(s string) string {
-	for i, re := range secretPatterns {
-		switch i {
-		case 2, 4:
-			s = re.ReplaceAllString(s, Redacted)
-		case 3:
-			s = re.ReplaceAllString(s, "${1}"+Redacted+"${3}")
-		default:
-			s = re.ReplaceAllString(s, "${1}"+Redacted)
-		}
-	}
-	return s
-}
+func Redact(s string) string { return redact.String(s) }
 
 // CapLog keeps a log readable for a model: the last max lines, plus earlier lines that look
 // like errors (up to max/2 of them), in order.

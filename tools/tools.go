@@ -158,6 +158,22 @@ func (r *Registry) Run(ctx context.Context, name string, c Caller, args string) 
 	return r.exec(ctx, name, c, args, false)
 }
 
+// ForAPI is the same registry (the same tools, authorization and redaction) with results capped
+// at 8 MiB instead of the model's budget: an API client gets whole lists and diffs.
+func (r *Registry) ForAPI() *Registry {
+	v := *r
+	v.maxResult = 8 << 20
+	return &v
+}
+
+// Read runs a read-only tool, refusing any other: what an API read may run.
+func (r *Registry) Read(ctx context.Context, name string, c Caller, args string) (string, error) {
+	if t, ok := r.byID[name]; !ok || t.spec.Risk != ReadOnly {
+		return "", perr.Invalidf("tool", "%s is not a read-only tool", name)
+	}
+	return r.exec(ctx, name, c, args, false)
+}
+
 // Preview runs a mutating tool as a server-side dry run: the approval request shows its result.
 func (r *Registry) Preview(ctx context.Context, name string, c Caller, args string) (string, error) {
 	t, ok := r.byID[name]

@@ -42,6 +42,9 @@ type FieldError struct{ Field, Message string }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
+// FieldName is the field at fault.
+func (e *FieldError) FieldName() string { return e.Field }
+
 // Validate checks what the queue relies on and names the first bad field.
 func (w *Webhook) Validate() error {
 	if w.Version != "" && w.Version != "4" {

@@ -339,7 +339,12 @@ func (q *Queue) Record(ctx context.Context, tenant, id string) (*Record, error) 
 }
 
 // ErrNotFound is the error of Record for an alert the tenant does not have.
-var ErrNotFound = errors.New("alert not found")
+var ErrNotFound error = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string   { return "alert not found" }
+func (notFound) HTTPStatus() int { return 404 }
 
 func record(it Item, received int64) Record {
 	var oc outcome

@@ -220,7 +220,7 @@ func (s *Surface) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	events, err := s.opts.Agent.Send(r.Context(), agent.Turn{Surface: "web", Thread: thread, User: user(r), Tenant: req.Tenant, Env: req.Env, Text: req.Message})
 	if err != nil {
-		httpserver.WriteError(w, r, statusOf(err), err)
+		httpserver.Fail(w, r, err)
 		return
 	}
 	stream(w, r, events)
@@ -262,7 +262,7 @@ func (s *Surface) conversation(w http.ResponseWriter, r *http.Request) {
 	}
 	ms, err := s.opts.Agent.History(r.Context(), user(r), id)
 	if err != nil {
-		httpserver.WriteError(w, r, statusOf(err), err)
+		httpserver.Fail(w, r, err)
 		return
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "messages": ms})
@@ -320,18 +320,8 @@ func (s *Surface) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, err := s.opts.Agent.Decide(r.Context(), chi.URLParam(r, "id"), user(r), *req.Approve, req.Reason)
-	switch {
-	case errors.Is(err, approval.ErrNotFound):
-		httpserver.WriteError(w, r, http.StatusNotFound, err)
-		return
-	case errors.Is(err, agent.ErrNotApprover):
-		httpserver.WriteError(w, r, http.StatusForbidden, err)
-		return
-	case errors.Is(err, approval.ErrAlreadyDecided), errors.Is(err, approval.ErrExpired):
-		httpserver.WriteError(w, r, http.StatusConflict, err)
-		return
-	case err != nil:
-		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
+	if err != nil {
+		httpserver.Fail(w, r, err)
 		return
 	}
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
@@ -344,18 +334,4 @@ func (s *Surface) decide(w http.ResponseWriter, r *http.Request) {
 		all = append(all, e)
 	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"events": all})
-}
-
-// statusOf maps the agent's refusals to HTTP statuses.
-func statusOf(err error) int {
-	switch {
-	case errors.Is(err, agent.ErrForbidden):
-		return http.StatusForbidden
-	case errors.Is(err, agent.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, agent.ErrInvalid):
-		return http.StatusBadRequest
-	default:
-		return http.StatusInternalServerError
-	}
 }

@@ -54,10 +54,19 @@ type Request struct {
 
 // Errors of Decide.
 var (
-	ErrNotFound       = errors.New("approval request not found")
-	ErrAlreadyDecided = errors.New("approval request already decided")
-	ErrExpired        = errors.New("approval request expired")
+	ErrNotFound       error = &decideError{"approval request not found", 404}
+	ErrAlreadyDecided error = &decideError{"approval request already decided", 409}
+	ErrExpired        error = &decideError{"approval request expired", 409}
 )
+
+// decideError is a refusal of Decide that knows its HTTP status.
+type decideError struct {
+	msg    string
+	status int
+}
+
+func (e *decideError) Error() string   { return e.msg }
+func (e *decideError) HTTPStatus() int { return e.status }
 
 // Store keeps requests in the service store.
 type Store struct {

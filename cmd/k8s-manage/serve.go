@@ -8,37 +8,22 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"k8s-manage/adapters/alertmanager"
-	"k8s-manage/adapters/web"
-	"k8s-manage/adapters/web/openapi"
 	"k8s-manage/agent"
-	"k8s-manage/agent/approval"
 	"k8s-manage/agent/identity"
 	"k8s-manage/hack/sandbox"
-	"k8s-manage/internal/version"
-	"k8s-manage/knowledge/retrieve"
-	"k8s-manage/platform/apps"
-	"k8s-manage/platform/autoscale"
-	"k8s-manage/platform/billing"
-	"k8s-manage/platform/build"
-	"k8s-manage/platform/catalog"
-	pconfig "k8s-manage/platform/config"
-	"k8s-manage/platform/envclone"
-	"k8s-manage/platform/exec"
-	"k8s-manage/platform/kube"
-	"k8s-manage/platform/quota"
-	"k8s-manage/platform/tenant"
-	"k8s-manage/tools"
-	webui "k8s-manage/web"
-
 	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
+	"k8s-manage/internal/lifecycle"
 	"k8s-manage/internal/obs"
 	"k8s-manage/internal/store"
+	"k8s-manage/knowledge/retrieve"
+	"k8s-manage/platform/kube"
+	"k8s-manage/platform/tenant"
+	"k8s-manage/tools"
 )
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -60,222 +45,206 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	}
 }
 
-// app is the running service: every part built from the configuration, wired explicitly.
+// app is the running service: every part built once from the configuration, wired explicitly.
+// Each part registers its close on stack as it opens, and each long-running loop is a Runnable
+// in group, so a failed start closes what opened before it and shutdown stops everything.
 type app struct {
-	cfg       config.Config
-	log       *slog.Logger
+	cfg   config.Config
+	log   *slog.Logger
+	stack lifecycle.Stack
+	group lifecycle.Group
+	// ready are the /readyz checks, one per dependency.
+	ready map[string]httpserver.Check
+	reg   *prometheus.Registry
+
 	store     *store.Store
+	tokens    *identity.Tokens
+	knowledge *knowledgeParts
+	retriever *retrieve.Retriever
 	http      *httpserver.Server
 	kube      *kube.Clients   // nil when cluster.mode is none
 	tenants   *tenant.Service // nil when cluster.mode is none
-	knowledge *knowledgeParts
-	retriever *retrieve.Retriever
-	agent     *agent.Service  // nil when cluster.mode is none
+	platform  *platformParts  // nil when cluster.mode is none
 	tools     *tools.Registry // nil when cluster.mode is none
-	tokens    *identity.Tokens
-	// shutdownTracing flushes spans at Close.
-	shutdownTracing func(context.Context) error
-	// runners are the chat surfaces' and workers' loops, run until shutdown.
-	runners []func(context.Context) error
+	agent     *agent.Service  // nil when cluster.mode is none
+	alerts    *alertmanager.Queue
 }
 
-// openStore opens the configured service store (applying migrations); every command uses it.
-func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Options{DSN: cfg.Store.DSN, MaxOpenConns: cfg.Store.MaxOpenConns})
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+// startStep is one step of newApp; cluster steps are skipped without a cluster.
+type startStep struct {
+	name    string
+	cluster bool
+	run     func(ctx context.Context) error
+}
+
+// steps are newApp's steps in order.
+func (a *app) steps() []startStep {
+	return []startStep{
+		{"store", false, a.openStore},
+		{"knowledge", false, a.openKnowledge},
+		{"cluster", false, a.connectCluster},
+		{"cluster roles", true, a.ensureClusterRoles},
+		{"http", false, a.buildHTTP},
+		{"platform", true, a.buildPlatform},
+		{"tools", true, a.buildTools},
+		{"agent", true, a.buildAgent},
+		{"web", true, a.mountWeb},
+		{"surfaces", true, a.wireSurfaces},
+		{"loops", true, a.addLoops},
 	}
-	return st, nil
 }
 
 // newApp builds the service's parts from cfg. Close releases them.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("store ready", "engine", st.Dialect().String())
+	return startApp(ctx, cfg, log, nil)
+}
 
-	ready := map[string]httpserver.Check{"store": st.Ping}
-	kp, err := openKnowledge(ctx, cfg.Knowledge, st, nil, false)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("knowledge: %w", err)
-	}
-	ready["knowledge"] = func(ctx context.Context) error {
-		_, err := kp.store.Revision(ctx)
-		return err
-	}
-	if all, err := kp.store.All(ctx); err == nil && len(all) == 0 {
-		log.Warn("the knowledge base is empty: run `k8s-manage ingest`")
-	}
-	kc, err := connectCluster(ctx, cfg.Cluster, log)
-	if err != nil {
-		kp.close()
-		st.Close()
-		return nil, err
-	}
-	var tenants *tenant.Service
-	if kc != nil {
-		ready["cluster"] = func(ctx context.Context) error { return clusterReady(ctx, kc) }
-		tenants = tenant.NewService(st, kc, log)
-		if err := tenants.EnsureClusterRoles(ctx); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("cluster: %w", err)
+// startApp runs the steps; before, when set, runs ahead of each one (tests fail a step with it
+// and keep the app to look at). On any error everything opened so far is closed, newest first.
+func startApp(ctx context.Context, cfg config.Config, log *slog.Logger, before func(a *app, step string) error) (*app, error) {
+	a := &app{cfg: cfg, log: log, ready: map[string]httpserver.Check{}, reg: obs.NewRegistry()}
+	for _, s := range a.steps() {
+		if s.cluster && a.kube == nil {
+			continue
 		}
-	}
-
-	reg := obs.NewRegistry()
-	reg0 := prometheus.Registerer(reg)
-	srv := httpserver.New(httpserver.Options{
-		ReadTimeout:     cfg.HTTP.ReadTimeout.D(),
-		WriteTimeout:    cfg.HTTP.WriteTimeout.D(),
-		IdleTimeout:     cfg.HTTP.IdleTimeout.D(),
-		ShutdownTimeout: cfg.HTTP.ShutdownTimeout.D(),
-		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
-		Logger:          log,
-		Registry:        reg,
-		Ready:           ready,
-	})
-	contract, err := openapi.Handler()
-	if err != nil {
-		kp.close()
-		st.Close()
-		return nil, err
-	}
-	srv.API().Get("/openapi.json", contract.ServeHTTP)
-	a := &app{cfg: cfg, log: log, store: st, http: srv, kube: kc, tenants: tenants, knowledge: kp,
-		retriever: retrieve.New(kp.store, retrieve.Options{DenseWeight: cfg.Knowledge.DenseWeight}), tokens: identity.NewTokens(st)}
-	if kc != nil {
-		keys, err := keyring(cfg.ConfigCenter, log)
+		err := error(nil)
+		if before != nil {
+			err = before(a, s.name)
+		}
+		if err == nil {
+			err = s.run(ctx)
+		}
 		if err != nil {
-			a.Close()
+			if cerr := a.stack.Close(); cerr != nil {
+				log.Error("closing after a failed start", "step", s.name, "err", cerr)
+			}
 			return nil, err
 		}
-		builds := build.NewService(st, kc, keys, build.Registry{Host: cfg.Builds.RegistryHost, Project: cfg.Builds.RegistryProject,
-			CredentialsSecret: cfg.Builds.CredentialsSecret}, nil)
-		srv.API().Post("/webhooks/git/{provider}", builds.WebhookHandler(log, cfg.HTTP.MaxBodyBytes))
-		cfgCenter := pconfig.NewService(st, kc, keys, nil)
-		bills := billing.NewBills(st, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
-			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})
-		reg := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Clone: envclone.NewService(kc, cfgCenter), Apps: apps.NewService(kc), Autoscale: autoscale.NewService(kc),
-			Quota: quota.NewService(kc), Tenants: tenants, Knowledge: a.retriever, Config: cfgCenter,
-			Bills: bills, Changes: auditChanges{approval.New(st, nil)}})
-		a.tools = reg
-		chat, err := buildModel(ctx, cfg.Agent.Model, reg0)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		self := map[string]bool{}
-		for _, t := range cfg.Agent.SelfApprovalTenants {
-			self[t] = true
-		}
-		bypass := map[string]tenant.Role{}
-		for t, r := range cfg.Agent.ApprovalBypass {
-			bypass[t] = tenant.Role(r)
-		}
-		tp, shutdown, err := obs.NewTracerProvider(ctx, cfg.Observability.OTLPEndpoint, cfg.Observability.OTLPInsecure, version.Get().Version)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		a.shutdownTracing = shutdown
-		a.agent, err = agent.New(agent.Options{Store: st, Tools: reg, Roles: tenants, Knowledge: a.retriever, Model: chat, Log: log,
-			Tracer:   tp.Tracer("k8s-manage/agent"),
-			Registry: reg0, ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole),
-			AllowSelfApproval: self, ApprovalBypass: bypass, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(), HistoryTokens: cfg.Agent.HistoryTokens, BindAllTools: cfg.Agent.BindAllTools, Sealer: keys})
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		wo := web.Options{Agent: a.agent, Tokens: a.tokens, Passwords: identity.NewPasswords(st),
-			Sessions: identity.NewSessions(st, cfg.Web.SessionTTL.D()), Directory: directory{tenants}, Assets: webui.Assets(),
-			AllowedOrigins: cfg.Web.AllowedOrigins, InsecureCookies: cfg.Web.InsecureCookies, Log: log}
-		if cfg.Web.Terminal {
-			wo.Terminal = terminal{exec.NewService(kc)}
-		}
-		surface := web.New(wo)
-		surface.Mount(srv.Router(), srv.API())
-		papi := &platformAPI{tenants: tenants, bills: bills, config: cfgCenter, builds: builds, kube: kc, audit: a.agent.Approvals()}
-		papi.mount(srv.API(), surface.Auth)
-		// The REST resources read through the same tools as the agent (authorization, redaction),
-		// with results uncapped for lists; their writes go through the agent's approval gate.
-		reads := tools.NewRegistry(tools.Deps{Kube: kc, Builds: builds, Catalog: catalog.NewService(kc), Apps: apps.NewService(kc),
-			Autoscale: autoscale.NewService(kc), Quota: quota.NewService(kc), Tenants: tenants, Config: cfgCenter, Bills: bills, MaxResultBytes: 8 << 20})
-		(&resourceAPI{platformAPI: papi, apps: apps.NewService(kc), catalog: catalog.NewService(kc), reads: reads, agent: a.agent, alerts: alertmanager.NewQueue(st, nil)}).mount(srv.API(), surface.Auth)
-		if err := a.wireSurfaces(reg0); err != nil {
-			a.Close()
-			return nil, err
-		}
-	} else {
+	}
+	if a.kube == nil {
 		log.Warn("chat API off: it needs a cluster (cluster.mode none)")
 	}
 	return a, nil
 }
 
-// Run serves until ctx is cancelled, then drains in-flight requests. Overdue approvals are
-// expired in the background.
+func (a *app) openStore(ctx context.Context) error {
+	st, err := openStore(ctx, a.cfg)
+	if err != nil {
+		return err
+	}
+	a.stack.Defer("store", st.Close)
+	a.store, a.tokens = st, identity.NewTokens(st)
+	a.ready["store"] = st.Ping
+	a.log.Info("store ready", "engine", st.Dialect().String())
+	return nil
+}
+
+func (a *app) openKnowledge(ctx context.Context) error {
+	kp, err := openKnowledge(ctx, a.cfg.Knowledge, a.store, nil, false)
+	if err != nil {
+		return fmt.Errorf("knowledge: %w", err)
+	}
+	a.stack.Defer("knowledge", func() error { kp.close(); return nil })
+	a.knowledge = kp
+	a.retriever = retrieve.New(kp.store, retrieve.Options{DenseWeight: a.cfg.Knowledge.DenseWeight})
+	a.ready["knowledge"] = func(ctx context.Context) error {
+		_, err := kp.store.Revision(ctx)
+		return err
+	}
+	if all, err := kp.store.All(ctx); err == nil && len(all) == 0 {
+		a.log.Warn("the knowledge base is empty: run `k8s-manage ingest`")
+	}
+	return nil
+}
+
+func (a *app) connectCluster(ctx context.Context) error {
+	kc, err := connectCluster(ctx, a.cfg.Cluster, a.log)
+	if err != nil || kc == nil {
+		return err
+	}
+	a.stack.Defer("cluster", kc.Close)
+	a.kube = kc
+	a.ready["cluster"] = kc.Ready
+	return nil
+}
+
+func (a *app) ensureClusterRoles(ctx context.Context) error {
+	a.tenants = tenant.NewService(a.store, a.kube, a.log)
+	if err := a.tenants.EnsureClusterRoles(ctx); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
+}
+
+func (a *app) buildHTTP(context.Context) error {
+	h := a.cfg.HTTP
+	a.http = httpserver.New(httpserver.Options{ReadTimeout: h.ReadTimeout.D(), WriteTimeout: h.WriteTimeout.D(),
+		IdleTimeout: h.IdleTimeout.D(), ShutdownTimeout: h.ShutdownTimeout.D(), MaxBodyBytes: h.MaxBodyBytes,
+		Logger: a.log, Registry: a.reg, Ready: a.ready})
+	return mountContract(a.http)
+}
+
+func (a *app) buildTools(context.Context) error {
+	a.tools = a.platform.tools(a.kube, a.tenants, a.retriever)
+	return nil
+}
+
+func (a *app) buildAgent(ctx context.Context) error {
+	cfg := a.cfg
+	chat, err := buildModel(ctx, cfg.Agent.Model, a.reg)
+	if err != nil {
+		return err
+	}
+	tp, shutdown, err := obs.NewTracerProvider(ctx, cfg.Observability.OTLPEndpoint, cfg.Observability.OTLPInsecure, versionString())
+	if err != nil {
+		return err
+	}
+	a.stack.Defer("tracing", func() error { return shutdown(context.Background()) })
+	self := map[string]bool{}
+	for _, t := range cfg.Agent.SelfApprovalTenants {
+		self[t] = true
+	}
+	bypass := map[string]tenant.Role{}
+	for t, r := range cfg.Agent.ApprovalBypass {
+		bypass[t] = tenant.Role(r)
+	}
+	a.agent, err = agent.New(agent.Options{Store: a.store, Approvals: a.platform.approvals, Tools: a.tools, Roles: a.tenants,
+		Knowledge: a.retriever, Model: chat, Log: a.log, Tracer: tp.Tracer("k8s-manage/agent"), Registry: a.reg,
+		ApprovalTTL: cfg.Agent.ApprovalTTL.D(), ApproverRole: tenant.Role(cfg.Agent.ApproverRole), AllowSelfApproval: self,
+		ApprovalBypass: bypass, MaxSteps: cfg.Agent.MaxSteps, TurnTimeout: cfg.Agent.TurnTimeout.D(),
+		HistoryTokens: cfg.Agent.HistoryTokens, BindAllTools: cfg.Agent.BindAllTools, Sealer: a.platform.keys})
+	return err
+}
+
+// addLoops registers the service's own background loops: metering samples and approval expiry.
+func (a *app) addLoops(context.Context) error {
+	a.group.Add("metering", lifecycle.Every(a.cfg.Billing.Interval.D(), true, a.log, "metering sample", func(ctx context.Context) error {
+		_, err := a.platform.meter.Sample(ctx)
+		return err
+	}))
+	a.group.Add("approval expiry", lifecycle.Every(30*time.Second, false, a.log, "expire approvals", func(ctx context.Context) error {
+		n, err := a.agent.ExpireDue(ctx)
+		if n > 0 {
+			a.log.Info("approvals expired", "count", n)
+		}
+		return err
+	}))
+	return nil
+}
+
+// Run serves until ctx is cancelled, then drains in-flight requests. Every loop runs in the
+// same group as the HTTP server: when one fails, all stop and Run returns its error.
 func (a *app) Run(ctx context.Context) error {
-	if a.kube != nil {
-		meter := billing.NewMeter(a.store, a.kube.Admin(), nil)
-		go func() {
-			t := time.NewTicker(a.cfg.Billing.Interval.D())
-			defer t.Stop()
-			for {
-				if _, err := meter.Sample(ctx); err != nil && ctx.Err() == nil {
-					a.log.Error("metering sample", "err", err)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
-	}
-	if a.agent != nil {
-		go func() {
-			t := time.NewTicker(30 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if n, err := a.agent.ExpireDue(ctx); err != nil {
-						a.log.Error("expire approvals", "err", err)
-					} else if n > 0 {
-						a.log.Info("approvals expired", "count", n)
-					}
-				}
-			}
-		}()
-	}
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.host/http.port): %w", a.cfg.HTTP.Addr(), err)
 	}
-	lctx, stop := context.WithCancel(ctx)
-	defer stop()
-	loops := make(chan error, 1)
-	go func() { loops <- runAll(lctx, a.runners) }()
-	err = a.http.Serve(ctx, ln)
-	stop()
-	if lerr := <-loops; lerr != nil && err == nil {
-		err = lerr
-	}
-	return err
+	a.group.Add("http", func(ctx context.Context) error { return a.http.Serve(ctx, ln) })
+	return a.group.Run(ctx)
 }
 
-// Close releases what newApp opened.
-func (a *app) Close() error {
-	if a.shutdownTracing != nil {
-		_ = a.shutdownTracing(context.Background())
-	}
-	a.knowledge.close()
-	return a.store.Close()
-}
+// Close releases what newApp opened, newest first.
+func (a *app) Close() error { return a.stack.Close() }
 
 // serve builds the app and runs it until ctx is cancelled (SIGTERM/SIGINT).
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -292,6 +261,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 	return a.Run(ctx)
+}
+
+// openStore opens the configured service store (applying migrations); every command uses it.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DSN: cfg.Store.DSN, MaxOpenConns: cfg.Store.MaxOpenConns})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
 }
 
 // connectCluster reaches Kubernetes as cluster.mode says; nil means no cluster (mode none).
@@ -319,23 +297,9 @@ func connectCluster(ctx context.Context, c config.Cluster, log *slog.Logger) (*k
 	if err != nil {
 		return nil, fmt.Errorf("cluster (mode %s): %w", mode, err)
 	}
-	if err := clusterReady(ctx, kc); err != nil {
+	if err := kc.Ready(ctx); err != nil {
 		return nil, fmt.Errorf("cluster (mode %s): %w", mode, err)
 	}
 	log.Info("cluster ready", "mode", mode, "server", kc.RESTConfig().Host)
 	return kc, nil
-}
-
-// clusterReady asks the API server's /readyz.
-func clusterReady(ctx context.Context, kc *kube.Clients) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	body, err := kc.Admin().Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-	if err != nil {
-		return fmt.Errorf("API server not ready: %w", err)
-	}
-	if string(body) != "ok" {
-		return fmt.Errorf("API server not ready: %s", body)
-	}
-	return nil
 }

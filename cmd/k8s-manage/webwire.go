@@ -6,10 +6,43 @@ import (
 
 	"k8s.io/client-go/tools/remotecommand"
 
+	"k8s-manage/adapters/rest"
 	"k8s-manage/adapters/web"
+	"k8s-manage/adapters/web/openapi"
+	"k8s-manage/agent/identity"
+	"k8s-manage/internal/httpserver"
 	"k8s-manage/platform/exec"
 	"k8s-manage/platform/tenant"
+	webui "k8s-manage/web"
 )
+
+// mountContract serves the OpenAPI document at /api/v1/openapi.json.
+func mountContract(srv *httpserver.Server) error {
+	contract, err := openapi.Handler()
+	if err != nil {
+		return err
+	}
+	srv.API().Get("/openapi.json", contract.ServeHTTP)
+	return nil
+}
+
+// mountWeb mounts the web surface (chat, approvals, console) and the REST resources.
+func (a *app) mountWeb(context.Context) error {
+	cfg, p := a.cfg, a.platform
+	dir := directory{a.tenants}
+	wo := web.Options{Agent: a.agent, Tokens: a.tokens, Passwords: identity.NewPasswords(a.store),
+		Sessions: identity.NewSessions(a.store, cfg.Web.SessionTTL.D()), Directory: dir, Assets: webui.Assets(),
+		AllowedOrigins: cfg.Web.AllowedOrigins, InsecureCookies: cfg.Web.InsecureCookies, Log: a.log}
+	if cfg.Web.Terminal {
+		wo.Terminal = terminal{exec.NewService(a.kube)}
+	}
+	surface := web.New(wo)
+	surface.Mount(a.http.Router(), a.http.API())
+	rest.New(rest.Options{Tenants: a.tenants, Directory: dir, Tools: restTools{a.tools.ForAPI()}, Proposer: a.agent,
+		Apps: p.apps, Builds: p.builds, Catalog: p.catalog, Config: p.config, Bills: p.bills, Alerts: a.alerts,
+		Audit: p.approvals, Auth: surface.Auth, Log: a.log}).Mount(a.http.API())
+	return nil
+}
 
 // directory lists a user's tenants for the console's switcher.
 type directory struct{ tenants *tenant.Service }

@@ -38,9 +38,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, err error) {
 		}
 	}
 	body := ErrorBody{Error: err.Error(), RequestID: id}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		body.Field = fe.Field
+	var fn FieldNamer
+	if errors.As(err, &fn) {
+		body.Field = fn.FieldName()
 	}
 	WriteJSON(w, status, body)
 }
@@ -52,6 +52,9 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// FieldName is the field at fault.
+func (e *FieldError) FieldName() string { return e.Field }
 
 // DecodeJSON reads a JSON body into v, rejecting unknown fields and trailing data. Errors
 // name the offending field where the decoder knows it and report an oversized body as such.

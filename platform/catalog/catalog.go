@@ -228,6 +228,41 @@ func (s *Service) List(ctx context.Context, t apps.Target) ([]Instance, error) {
 	return out, nil
 }
 
+// Credentials are an instance's connection details with its user and password.
+type Credentials struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Host     string `json:"host"`
+	Port     int32  `json:"port"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Credentials reads an instance's user and password from its Secret, as the person (who needs
+// read access to Secrets in the namespace: operators).
+func (s *Service) Credentials(ctx context.Context, t apps.Target, name string) (*Credentials, error) {
+	list, err := s.List(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range list {
+		if in.Name != name {
+			continue
+		}
+		cs, err := s.kube.As(t.As)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := cs.CoreV1().Secrets(t.Namespace).Get(ctx, in.Secret, metav1.GetOptions{})
+		if err != nil {
+			return nil, perr.FromAPI(err, "read the credentials of "+name)
+		}
+		return &Credentials{Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
+			Username: string(sec.Data["username"]), Password: string(sec.Data["password"])}, nil
+	}
+	return nil, perr.New(perr.NotFound, "service instance %s not found in %s", name, t.Namespace)
+}
+
 // Delete removes an instance and its data (StatefulSet, Service, Secret and PVCs).
 func (s *Service) Delete(ctx context.Context, t apps.Target, name string, o apps.WriteOptions) (*apps.Change, error) {
 	if err := apps.ValidateName(name); err != nil {

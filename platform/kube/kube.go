@@ -4,9 +4,12 @@
 package kube
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -101,4 +104,29 @@ func (c *Clients) RESTConfigAs(id Identity) (*rest.Config, error) {
 	cfg := rest.CopyConfig(c.admin)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: id.User, Groups: append([]string{UsersGroup}, id.Groups...)}
 	return cfg, nil
+}
+
+// Ready asks the API server's /readyz (5 s at most).
+func (c *Clients) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := c.cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("API server not ready: %w", err)
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("API server not ready: %s", body)
+	}
+	return nil
+}
+
+// Close drops the idle connections to the API server (client-go shares its transports, so
+// nothing else is held): a stopped service leaves no connection goroutines behind.
+func (c *Clients) Close() error {
+	rt, err := rest.TransportFor(c.admin)
+	if err != nil {
+		return fmt.Errorf("kube: %w", err)
+	}
+	utilnet.CloseIdleConnectionsFor(rt)
+	return nil
 }

@@ -117,9 +117,22 @@ func FromAPI(err error, what string) error {
 	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsServiceUnavailable(err),
 		apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err):
 		return &Error{Kind: Unavailable, Err: err, Message: fmt.Sprintf("%s: the cluster is unavailable: %s", what, msg)}
+	case isLocalNameRefusal(err):
+		// client-go refuses a name the API server could never hold before sending anything.
+		return &Error{Kind: Invalid, Err: err, Message: fmt.Sprintf("%s: %v", what, err)}
 	default:
 		return &Error{Kind: Internal, Err: err, Message: fmt.Sprintf("%s: %v", what, err)}
 	}
+}
+
+// isLocalNameRefusal is client-go's own refusal of a resource name (rest.Request.Name).
+func isLocalNameRefusal(err error) bool {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return false
+	}
+	m := err.Error()
+	return strings.HasPrefix(m, "invalid resource name") || strings.HasPrefix(m, "resource name may not be empty")
 }
 
 func apiMessage(err error) string {
@@ -152,3 +165,28 @@ func quotaResources(msg string) []string {
 
 // QuotaMessageResources is quotaResources for messages found elsewhere (events, conditions).
 func QuotaMessageResources(msg string) []string { return quotaResources(msg) }
+
+// FieldName is the input at fault ("" when unknown): an HTTP answer names it.
+func (e *Error) FieldName() string { return e.Field }
+
+// HTTPStatus is the status an HTTP API answers this error with: a refusal of bad input or of
+// something the caller may not do is a 4xx (a quota refusal 422, since the same request could
+// succeed once the quota is raised or usage drops); only Internal is the server's fault.
+func (e *Error) HTTPStatus() int {
+	switch e.Kind {
+	case NotFound:
+		return 404
+	case AlreadyExists, Conflict:
+		return 409
+	case Forbidden:
+		return 403
+	case Invalid:
+		return 400
+	case QuotaExceeded:
+		return 422
+	case Unavailable:
+		return 503
+	default:
+		return 500
+	}
+}
