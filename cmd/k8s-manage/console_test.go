@@ -109,6 +109,9 @@ const hostileRunbook = `# Rotate the payment gateway certificate
 // browserDeps returns Debian's Chromium for the Playwright runs, failing t when it or
 // playwright-core is missing.
 func browserDeps(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("needs Chromium and the built console: runs in the full tier (make test), not under -short")
+	}
 	t.Helper()
 	chromium := os.Getenv("K8SM_TEST_CHROMIUM")
 	if chromium == "" {

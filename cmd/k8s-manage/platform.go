@@ -116,4 +116,3 @@ func (t restTools) Role(name string) (tenant.Role, bool) {
 }
 
 func versionString() string { return version.Get().Version }
-

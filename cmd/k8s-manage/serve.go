@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"k8s-manage/adapters/alertmanager"
+	"k8s-manage/adapters/web/openapi"
 	"k8s-manage/agent"
 	"k8s-manage/agent/identity"
 	"k8s-manage/hack/sandbox"
@@ -178,7 +179,11 @@ func (a *app) ensureClusterRoles(ctx context.Context) error {
 
 func (a *app) buildHTTP(context.Context) error {
 	h := a.cfg.HTTP
-	a.http = httpserver.New(httpserver.Options{ReadTimeout: h.ReadTimeout.D(), WriteTimeout: h.WriteTimeout.D(),
+	guard, err := openapi.Guard()
+	if err != nil {
+		return err
+	}
+	a.http = httpserver.New(httpserver.Options{APIGuard: guard, ReadTimeout: h.ReadTimeout.D(), WriteTimeout: h.WriteTimeout.D(),
 		IdleTimeout: h.IdleTimeout.D(), ShutdownTimeout: h.ShutdownTimeout.D(), MaxBodyBytes: h.MaxBodyBytes,
 		Logger: a.log, Registry: a.reg, Ready: a.ready})
 	return mountContract(a.http)

@@ -31,6 +31,9 @@ import (
 // that filesystem alone, as the image's user: `ingest` must find the docs, and `serve` must
 // answer /readyz, which proves nothing the binary needs is missing from the image.
 func TestImageRunsFromItsOwnFilesystem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-builds the binary into an image (minutes): runs in the full tier (make test), not under -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	out := t.TempDir()

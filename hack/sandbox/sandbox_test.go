@@ -170,6 +170,9 @@ func TestChosenLogs(t *testing.T) {
 // Down leaves no component running: a second, throwaway sandbox is started and stopped, and every
 // process it had is gone when Down returns (kube-apiserver used to outlive kwokctl's delete).
 func TestDownStopsEveryComponent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane of its own: runs in the full tier (make test), not under -short")
+	}
 	sb, err := sandbox.New(sandbox.Options{WorkDir: t.TempDir(), Name: "downtest", Nodes: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type Check func(ctx context.Context) error
 
 // Options configures a Server.
 type Options struct {
+	// APIGuard, when set, runs before every /api/v1 handler (the contract's input checks).
+	APIGuard        func(http.Handler) http.Handler
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
@@ -61,8 +64,11 @@ func New(opts Options) *Server {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, http.StatusNotFound, fmt.Errorf("no route for %s %s", r.Method, r.URL.Path))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed on %s", r.Method, r.URL.Path))
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		allowed := allowedMethods(r, req.URL.Path)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		WriteError(w, req, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed on %s: use %s", req.Method, req.URL.Path,
+			strings.Join(allowed, " or ")))
 	})
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -70,6 +76,9 @@ func New(opts Options) *Server {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
 	r.Route("/api/v1", func(api chi.Router) {
+		if opts.APIGuard != nil {
+			api.Use(opts.APIGuard)
+		}
 		api.Get("/version", func(w http.ResponseWriter, r *http.Request) {
 			WriteJSON(w, http.StatusOK, version.Get())
 		})
@@ -77,6 +86,17 @@ func New(opts Options) *Server {
 	})
 	s.router = r
 	return s
+}
+
+// allowedMethods are the methods routes has for path (the Allow header of a 405).
+func allowedMethods(routes chi.Routes, path string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // API is the /api/v1 router that adapters add their routes to.

@@ -16,6 +16,9 @@ import (
 const MilvusEnv = "K8SM_TEST_MILVUS_ADDR"
 
 func address(t testing.TB) string {
+	if testing.Short() {
+		t.Skip("needs Milvus: runs in the full tier (make test), not under -short")
+	}
 	addr := os.Getenv(MilvusEnv)
 	if addr == "" {
 		t.Fatalf("%s is not set: the Milvus store suite needs a real Milvus. Run `make test` (it starts milvus-lite "+

@@ -38,8 +38,13 @@ var shared struct {
 }
 
 // Start returns the shared sandbox, starting it on first use.
+//
+// Under `go test -short` it skips the test: the short tier runs without a control plane.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the sandbox control plane: runs in the full tier (make test), not under -short")
+	}
 	shared.once.Do(func() { shared.env, shared.err = start() })
 	if shared.err != nil {
 		t.Fatalf("sandbox: %v", shared.err)

@@ -14,6 +14,9 @@ import (
 // it), or hack/tools/build.sh's cached build.
 func Helm(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the helm CLI built from its module: runs in the full tier (make test), not under -short")
+	}
 	if p := os.Getenv("K8SM_TEST_HELM"); p != "" {
 		return p
 	}

@@ -67,6 +67,9 @@ func DSN(t testing.TB, e Engine) string {
 
 func postgresDSN(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a PostgreSQL server: runs in the full tier (make test), not under -short")
+	}
 	admin := os.Getenv(PostgresEnv)
 	if admin == "" {
 		t.Fatalf("%s is not set: the PostgreSQL half of the store suite needs a server. "+
