@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image tools-bins kustomize-base
+.PHONY: build build-all web-build run test test-short lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image tools-bins kustomize-base
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -44,6 +44,7 @@ test-deps: sandbox-up web-build tools-bins
 	@echo "K8SM_TEST_POSTGRES_DSN=$$(hack/ci/postgres.sh)" >> bin/.test.env
 	@echo "K8SM_TEST_MILVUS_ADDR=$$(hack/ci/milvus.sh)" >> bin/.test.env
 	@echo "K8SM_TEST_CHROMIUM=$$(hack/ci/chromium.sh)" >> bin/.test.env
+	@echo "K8SM_TEST_SCHEMATHESIS=$$(hack/ci/schemathesis.sh)" >> bin/.test.env
 
 sandbox-bins: ## build the control-plane binaries (cached by pinned versions; cold build ~10-20 min)
 	hack/sandbox/build.sh >/dev/null
@@ -66,6 +67,9 @@ sandbox-status: ## each component's state, the nodes, the kubeconfig and kubectl
 
 test: test-deps lint ## install what is missing, then vet and run every test (race detector on)
 	set -a && . bin/.test.env && set +a && hack/ci/gotest.sh -race -count=1 -timeout 30m $(PKGS)
+
+test-short: ## the fast tier while developing: every test that needs no control plane, database or browser (-short), no installs
+	hack/ci/gotest.sh -short -count=1 -timeout 15m $(PKGS)
 
 lint: ## gofmt check and go vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

@@ -251,6 +251,9 @@ func (s *Surface) conversations(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteError(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	if cs == nil {
+		cs = []agent.Conversation{}
+	}
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"conversations": cs})
 }
 

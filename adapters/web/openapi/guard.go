@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -82,7 +83,9 @@ func Guard() (func(http.Handler) http.Handler, error) {
 func firstRefusal(errs []*verrors.ValidationError) *httpserver.FieldError {
 	for _, e := range errs {
 		switch {
-		case e.IsPathMissingError(), e.IsOperationMissingError(), e.ValidationType == helpers.SecurityValidation:
+		case e.IsPathMissingError(), e.IsOperationMissingError(), e.ValidationType == helpers.SecurityValidation,
+			e.ValidationSubType == helpers.ParameterValidationHeader:
+			// Headers are the handlers' to judge: a missing If-Match is a 428 there, credentials a 401.
 			continue
 		case e.ValidationType == helpers.ParameterValidation || e.ParameterName != "":
 			name := e.ParameterName
@@ -97,6 +100,10 @@ func firstRefusal(errs []*verrors.ValidationError) *httpserver.FieldError {
 					field = p
 					break
 				}
+				if m := extraProperty.FindStringSubmatch(s.Reason); m != nil { // the unknown or missing field itself
+					field = m[1]
+					break
+				}
 			}
 			return &httpserver.FieldError{Field: field, Message: reason(e)}
 		default:
@@ -105,6 +112,10 @@ func firstRefusal(errs []*verrors.ValidationError) *httpserver.FieldError {
 	}
 	return nil
 }
+
+// extraProperty finds the field in "additional properties 'colour' not allowed" and in
+// "missing property 'replicas'".
+var extraProperty = regexp.MustCompile(`(?:additional|missing) propert(?:y|ies) '([^']+)'`)
 
 // reason is the validator's message in a sentence a client can act on.
 func reason(e *verrors.ValidationError) string {
