@@ -2,8 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,19 +83,53 @@ func (s *Surface) mountConsole(root chi.Router) {
 func (s *Surface) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && slices.Contains(s.opts.AllowedOrigins, strings.TrimRight(origin, "/")) {
+		if origin != "" && s.originAllowed(origin) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept")
 			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			h.Set("Access-Control-Max-Age", "600")
-		} else if r.Method == http.MethodOptions && origin != "" {
-			httpserver.WriteError(w, r, http.StatusForbidden, errors.New("origin not allowed (web.allowed_origins)"))
-			return
+		} else if origin != "" && !sameHost(origin, r.Host) {
+			s.refusedOrigin(origin)
+			if r.Method == http.MethodOptions {
+				httpserver.WriteError(w, r, http.StatusForbidden, fmt.Errorf("origin %s may not call this API: add it to web.allowed_origins (K8SM_WEB_ALLOWED_ORIGINS)", origin))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// originAllowed: a configured origin, or (AllowLoopbackOrigins, the local sandbox) any page
+// served from this machine.
+func (s *Surface) originAllowed(origin string) bool {
+	if slices.Contains(s.opts.AllowedOrigins, strings.TrimRight(origin, "/")) {
+		return true
+	}
+	if !s.opts.AllowLoopbackOrigins {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == host
+}
+
+// refusedOrigin logs, once per origin, that a page the configuration does not list called the
+// API: the browser shows its user only "Failed to fetch", so the operator needs the key to set.
+func (s *Surface) refusedOrigin(origin string) {
+	if _, seen := s.refused.LoadOrStore(origin, true); !seen {
+		s.opts.Log.Warn("a page on another origin called the API and was refused: to embed the widget there, add the origin to web.allowed_origins",
+			"origin", origin, "key", "web.allowed_origins", "env", "K8SM_WEB_ALLOWED_ORIGINS")
+	}
 }
 
 // audit returns a tenant's audit log to its admins.

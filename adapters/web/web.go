@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -82,6 +83,9 @@ type Options struct {
 	Assets fs.FS
 	// AllowedOrigins may call the API from other pages (the widget); others get no CORS headers.
 	AllowedOrigins []string
+	// AllowLoopbackOrigins also lets pages served from this machine (localhost, 127.0.0.1, ::1
+	// on any port) embed the widget: the local sandbox (make run) turns it on.
+	AllowLoopbackOrigins bool
 	// InsecureCookies drops the Secure flag (plain-HTTP development off loopback only).
 	InsecureCookies bool
 	Log             *slog.Logger
@@ -89,8 +93,9 @@ type Options struct {
 
 // Surface serves the web API and page.
 type Surface struct {
-	opts   Options
-	limits *loginLimiter
+	opts    Options
+	limits  *loginLimiter
+	refused sync.Map // origins refused and logged once
 }
 
 // New builds the surface.

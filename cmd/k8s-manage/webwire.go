@@ -10,6 +10,7 @@ import (
 	"k8s-manage/adapters/web"
 	"k8s-manage/adapters/web/openapi"
 	"k8s-manage/agent/identity"
+	"k8s-manage/internal/config"
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/platform/exec"
 	"k8s-manage/platform/tenant"
@@ -32,7 +33,7 @@ func (a *app) mountWeb(context.Context) error {
 	dir := directory{a.tenants}
 	wo := web.Options{Agent: a.agent, Tokens: a.tokens, Passwords: identity.NewPasswords(a.store),
 		Sessions: identity.NewSessions(a.store, cfg.Web.SessionTTL.D()), Directory: dir, Assets: webui.Assets(),
-		AllowedOrigins: cfg.Web.AllowedOrigins, InsecureCookies: cfg.Web.InsecureCookies, Log: a.log}
+		AllowedOrigins: cfg.Web.AllowedOrigins, AllowLoopbackOrigins: cfg.Cluster.ResolvedMode(false) == config.ClusterSandbox, InsecureCookies: cfg.Web.InsecureCookies, Log: a.log}
 	if cfg.Web.Terminal {
 		wo.Terminal = terminal{exec.NewService(a.kube)}
 	}

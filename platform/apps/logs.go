@@ -71,7 +71,15 @@ func (s *Service) Logs(ctx context.Context, t Target, o LogOptions) (string, io.
 		if why := noLogsYet(po, o); why != "" {
 			return po.Name, nil, perr.New(perr.NotFound, "pod %s has no logs yet: %s", po.Name, why)
 		}
-		return po.Name, nil, perr.FromAPI(err, "read logs of pod "+po.Name)
+		e := perr.FromAPI(err, "read logs of pod "+po.Name)
+		if k := perr.KindOf(e); k == perr.Invalid || k == perr.Internal {
+			// The kubelet's refusal of a log it does not have reads "the server rejected our
+			// request for an unknown reason": say what it means and what to do.
+			return po.Name, nil, &perr.Error{Kind: perr.NotFound, Err: err, Message: fmt.Sprintf(
+				"pod %s has no log to show: its node returned none (%v). A container that has not written anything yet has no log; "+
+					"try again later, or read the pod's events", po.Name, err)}
+		}
+		return po.Name, nil, e
 	}
 	return po.Name, rc, nil
 }

@@ -293,6 +293,11 @@ async function renderTerminal(main: HTMLElement) {
   const screen = el("div", { class: "term" });
   main.append(el("div", { class: "row" }, pod, container, open, status), screen);
   open.addEventListener("click", async () => {
+    if (!pod.value.trim()) { // the server refuses a terminal without a pod: say so before connecting
+      status.textContent = "Choose a pod first: type its name, or open the terminal from an app's Pods tab.";
+      pod.focus();
+      return;
+    }
     const [{ Terminal }, { FitAddon }] = await Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
     await import("@xterm/xterm/css/xterm.css");
     screen.replaceChildren();
@@ -305,6 +310,7 @@ async function renderTerminal(main: HTMLElement) {
     const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/terminal?${q}`);
     ws.binaryType = "arraybuffer";
     status.textContent = "connecting…";
+    ws.onerror = () => { status.textContent = `could not open a terminal in ${pod.value}: check that the pod exists in ${env} and is running, and that you are an operator of ${tenant}`; };
     ws.onopen = () => { status.textContent = `connected to ${pod.value}`; ws.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows })); term.focus(); };
     ws.onmessage = (m) => {
       if (typeof m.data === "string") {
@@ -314,7 +320,7 @@ async function renderTerminal(main: HTMLElement) {
       }
       term.write(new Uint8Array(m.data as ArrayBuffer));
     };
-    ws.onclose = () => { if (!status.textContent?.startsWith("ended")) status.textContent = status.textContent === "session ended" ? "session ended" : "disconnected"; };
+    ws.onclose = () => { if (!status.textContent?.startsWith("ended") && !status.textContent?.startsWith("could not")) status.textContent = status.textContent === "session ended" ? "session ended" : "disconnected"; };
     term.onData((d) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type: "input", data: d })));
     term.onResize(({ cols, rows }) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type: "resize", cols, rows })));
   });

@@ -15,6 +15,16 @@ const cfg = {
 };
 const storeKey = `k8sm.widget.token@${base}`;
 const api = new Client(base, sessionStorage.getItem(storeKey) || "");
+
+// explain turns an error into what the person can do. A fetch that fails outright from a page on
+// another origin is almost always CORS: the browser says only "Failed to fetch".
+function explain(e: unknown): string {
+  if (e instanceof TypeError && base !== location.origin) {
+    return `The k8s-manage server at ${base} did not let this page (${location.origin}) call it. ` +
+      `Ask its operator to add "${location.origin}" to web.allowed_origins (K8SM_WEB_ALLOWED_ORIGINS), or check that the server is up.`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
 let conversation = "";
 
 const css = `
@@ -98,7 +108,7 @@ function loginForm(panel: HTMLElement, body: HTMLElement) {
       form.remove();
       body.replaceChildren();
       chatForm(panel, body);
-    } catch (e) { err.textContent = e instanceof Error ? e.message : String(e); }
+    } catch (e) { err.textContent = explain(e); }
   });
   panel.append(form);
 }
@@ -145,7 +155,7 @@ async function run(body: HTMLElement, path: string, payload: unknown, panel: HTM
   try { await api.stream(path, payload, on); }
   catch (e) {
     if (e instanceof APIError && e.status === 401) { api.token = ""; sessionStorage.removeItem(storeKey); show(panel, body); return; }
-    text.append(h("div", "error", e instanceof Error ? e.message : String(e)));
+    text.append(h("div", "error", explain(e)));
   }
 }
 
