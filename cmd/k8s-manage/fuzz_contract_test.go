@@ -125,6 +125,7 @@ func TestContractFuzz(t *testing.T) {
 				"--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "3", "--seed", "20261203", "--workers", "1",
 				"--exclude-path-regex", excluded, "--request-timeout", "30", "--no-color", "--report", "junit",
 				"--report-junit-path", filepath.Join(dir, "junit.xml"))
+			cmd.Dir = dir // its caches and reports stay in the test's folder
 			cmd.Env = append(os.Environ(), "SCHEMATHESIS_HOOKS=", "NO_COLOR=1")
 			out, err := cmd.CombinedOutput()
 			tail := string(out)
