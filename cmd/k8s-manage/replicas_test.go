@@ -38,9 +38,11 @@ import (
 )
 
 // replicaSet is n serve processes of the binary on one configuration (one PostgreSQL store).
+// Its slices are guarded by mu: a restart replaces an entry while load goroutines read them.
 type replicaSet struct {
 	t     *testing.T
 	cfg   string
+	mu    sync.Mutex
 	procs []*exec.Cmd
 	addrs []string
 	logs  []*lockedBuffer
@@ -50,13 +52,38 @@ func (rs *replicaSet) start(i int) {
 	// The chart's drain bound is 25 s; Go's server counts a connection that never sent a request
 	// as busy for 5 s during Shutdown, so a bound of 5 s would flag those as unfinished.
 	cmd, addr, logs := serveWith(rs.t, rs.cfg, "K8SM_HTTP_SHUTDOWN_TIMEOUT=15s")
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	for len(rs.procs) <= i {
 		rs.procs, rs.addrs, rs.logs = append(rs.procs, nil), append(rs.addrs, ""), append(rs.logs, nil)
 	}
 	rs.procs[i], rs.addrs[i], rs.logs[i] = cmd, "http://"+addr, logs
 }
 
+// addr is replica i's base URL.
+func (rs *replicaSet) addr(i int) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.addrs[i]
+}
+
+// proc is replica i's process.
+func (rs *replicaSet) proc(i int) *exec.Cmd {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.procs[i]
+}
+
+// logOf is replica i's log so far.
+func (rs *replicaSet) logOf(i int) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.logs[i].String()
+}
+
 func (rs *replicaSet) allLogs() string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	var b strings.Builder
 	for _, l := range rs.logs {
 		if l != nil {
@@ -151,7 +178,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/slack/events", bytes.NewReader(ev))
+				req, _ := http.NewRequest(http.MethodPost, rs.addr(r)+"/api/v1/slack/events", bytes.NewReader(ev))
 				req.Header.Set("Content-Type", "application/json")
 				ts := fmt.Sprint(time.Now().Unix())
 				mac := hmac.New(sha256.New, []byte(signing))
@@ -183,7 +210,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 		}
 	})
 
-	devAt := func(r int) client { return client{t, rs.addrs[r], strings.TrimSpace(devTok)} }
+	devAt := func(r int) client { return client{t, rs.addr(r), strings.TrimSpace(devTok)} }
 	requestScale := func(r, replicas int) string {
 		t.Helper()
 		resp, body := devAt(r).do("POST", "/api/v1/chat", fmt.Sprintf(`{"message":"scale nginx to %d replicas","tenant":"%s"}`, replicas, name))
@@ -197,7 +224,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 	var cookie *http.Cookie
 	var csrf string
 	t.Run("a console login made on A works on B and C", func(t *testing.T) {
-		resp, err := http.Post(rs.addrs[A]+"/api/v1/login", "application/json",
+		resp, err := http.Post(rs.addr(A)+"/api/v1/login", "application/json",
 			strings.NewReader(`{"email":"`+ops+`","password":"ha-console-password-9931"}`))
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("login on A: %v %v", err, resp)
@@ -212,7 +239,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 			t.Fatal("no session cookie")
 		}
 		for _, r := range []int{B, C} {
-			req, _ := http.NewRequest(http.MethodGet, rs.addrs[r]+"/api/v1/session", nil)
+			req, _ := http.NewRequest(http.MethodGet, rs.addr(r)+"/api/v1/session", nil)
 			req.AddCookie(cookie)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil || resp.StatusCode != 200 {
@@ -228,7 +255,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 		}
 	})
 	decideAt := func(r int, id string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/approvals/"+id+"/decision", strings.NewReader(`{"approve":true}`))
+		req, _ := http.NewRequest(http.MethodPost, rs.addr(r)+"/api/v1/approvals/"+id+"/decision", strings.NewReader(`{"approve":true}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-CSRF-Token", csrf)
 		req.AddCookie(cookie)
@@ -253,7 +280,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 		if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
 			t.Fatalf("decisions on B and C answered %v, want one 200 and one 409", codes)
 		}
-		resp, body := (client{t, rs.addrs[C], strings.TrimSpace(adminTok)}).do("GET", "/api/v1/audit?tenant="+name, "")
+		resp, body := (client{t, rs.addr(C), strings.TrimSpace(adminTok)}).do("GET", "/api/v1/audit?tenant="+name, "")
 		var audit struct{ Entries []approval.AuditEntry }
 		_ = json.Unmarshal(body, &audit)
 		runs := 0
@@ -297,7 +324,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 				if r == B && killed.Load() {
 					continue
 				}
-				req, _ := http.NewRequest(http.MethodPost, rs.addrs[r]+"/api/v1/alerts/alertmanager", bytes.NewReader(hook(i)))
+				req, _ := http.NewRequest(http.MethodPost, rs.addr(r)+"/api/v1/alerts/alertmanager", bytes.NewReader(hook(i)))
 				req.Header.Set("Authorization", "Bearer "+bearer)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(req)
@@ -328,10 +355,10 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 			send(i)
 			if i == total/2 {
 				// Mid-run: B has claimed alerts in work when it dies.
-				if err := rs.procs[B].Process.Kill(); err != nil {
+				if err := rs.proc(B).Process.Kill(); err != nil {
 					t.Fatal(err)
 				}
-				_ = rs.procs[B].Wait()
+				_ = rs.proc(B).Wait()
 				killed.Store(true)
 				t.Logf("replica B killed after %d alerts sent, %d posted", i+1, len(posts()))
 			}
@@ -395,7 +422,7 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 					for try := range 3 {
 						r := (g + n + try) % 3
 						mu.Lock()
-						in, addr := up[r], rs.addrs[r]
+						in, addr := up[r], rs.addr(r)
 						mu.Unlock()
 						if !in {
 							continue
@@ -431,17 +458,17 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 			mu.Lock()
 			up[i] = false
 			mu.Unlock()
-			if err := rs.procs[i].Process.Signal(syscall.SIGTERM); err != nil {
+			if err := rs.proc(i).Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			if err := rs.procs[i].Wait(); err != nil {
-				logs := rs.logs[i].String()
+			if err := rs.proc(i).Wait(); err != nil {
+				logs := rs.logOf(i)
 				t.Errorf("replica %d exited with %v after SIGTERM %s later; its last log lines:\n%s", i, err, time.Since(began).Round(time.Millisecond),
 					logs[max(0, len(logs)-3000):])
 			}
 			rs.start(i)
 			platformtest.Eventually(t, 30*time.Second, func() (bool, string) {
-				resp, err := http.Get(rs.addrs[i] + "/readyz")
+				resp, err := http.Get(rs.addr(i) + "/readyz")
 				if err != nil {
 					return false, err.Error()
 				}
