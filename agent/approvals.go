@@ -12,6 +12,7 @@ import (
 	"github.com/cloudwego/eino/compose"
 
 	"k8s-manage/agent/approval"
+	"k8s-manage/internal/httpserver"
 	"k8s-manage/tools"
 )
 
@@ -76,7 +77,7 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 }
 
 // ErrNotApprover is returned when the decider may not decide this request.
-var ErrNotApprover error = &refusal{"not allowed to decide this approval", 403}
+var ErrNotApprover = httpserver.Refusal(403, "not allowed to decide this approval")
 
 // Decide approves or rejects a request and resumes the paused turn; the events of the rest of
 // the turn are streamed. Only a member with the approver role of the request's tenant may decide,

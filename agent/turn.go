@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudwego/eino/schema"
 
+	"k8s-manage/internal/httpserver"
 	"k8s-manage/tools"
 )
 
@@ -17,21 +18,12 @@ import (
 // naming the tenant, the field or the conversation.
 var (
 	// ErrForbidden: the person is not a member of the tenant the turn names.
-	ErrForbidden error = &refusal{"forbidden", 403}
+	ErrForbidden = httpserver.Refusal(403, "forbidden")
 	// ErrNotFound: the conversation does not exist or belongs to someone else (the same answer).
-	ErrNotFound error = &refusal{"not found", 404}
+	ErrNotFound = httpserver.Refusal(404, "not found")
 	// ErrInvalid: bad input, e.g. an environment the tenant does not have.
-	ErrInvalid error = &refusal{"invalid", 400}
+	ErrInvalid = httpserver.Refusal(400, "invalid")
 )
-
-// refusal is a sentinel that knows its HTTP status (internal/httpserver.StatusOf).
-type refusal struct {
-	msg    string
-	status int
-}
-
-func (e *refusal) Error() string   { return e.msg }
-func (e *refusal) HTTPStatus() int { return e.status }
 
 type entryError struct{ kind, err error }
 

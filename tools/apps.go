@@ -131,7 +131,7 @@ func (d Deps) appTools() []*Tool {
 				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
 		d.appChange("restart_app", "Rolling restart of every pod of an application.", Mutating, d.Apps.Restart),
-		define[rollbackArgs](Spec{Name: "rollback_app", Desc: "Roll an application back to a revision.", Risk: Mutating, Role: dev},
+		define[rollbackArgs](Spec{Name: ToolRollbackApp, Desc: "Roll an application back to a revision.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *rollbackArgs, dry bool) (any, error) {
 				ch, err := d.Apps.Rollback(ctx, d.target(c), in.App, in.Revision, wopts(dry))
 				return d.settled(ctx, c, in.App, ch, err, dry)
@@ -141,7 +141,7 @@ func (d Deps) appTools() []*Tool {
 				ch, err := d.Apps.SetImage(ctx, d.target(c), in.App, in.Image, wopts(dry))
 				return d.settled(ctx, c, in.App, ch, err, dry)
 			}),
-		define[hpaArgs](Spec{Name: "set_hpa", Desc: "Create or update an application's autoscaler.", Risk: Mutating, Role: dev},
+		define[hpaArgs](Spec{Name: ToolSetHPA, Desc: "Create or update an application's autoscaler.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *hpaArgs, dry bool) (any, error) {
 				return d.Autoscale.Set(ctx, d.target(c), in.App, autoscale.Spec{MinReplicas: in.MinReplicas, MaxReplicas: in.MaxReplicas,
 					CPUTargetPercent: in.CPUTargetPercent, MemoryTargetPercent: in.MemoryTargetPercent}, wopts(dry))

@@ -52,7 +52,7 @@ func (d Deps) configTools() []*Tool {
 				}
 				return d.Config.Diff(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, time.Now().Add(-since), time.Time{})
 			}),
-		define[setConfigArgs](Spec{Name: "set_config", Desc: "Set a configuration value (or, with secret, an encrypted secret) of an application; the app reloads it.", Risk: Mutating, Role: dev},
+		define[setConfigArgs](Spec{Name: ToolSetConfig, Desc: "Set a configuration value (or, with secret, an encrypted secret) of an application; the app reloads it.", Risk: Mutating, Role: dev},
 			func(ctx context.Context, c Call, in *setConfigArgs, dry bool) (any, error) {
 				return d.Config.Set(ctx, tenant.Identity(c.User), pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, in.Key, in.Value,
 					pconfig.SetOptions{Secret: in.Secret, DryRun: dry})

@@ -30,6 +30,13 @@ func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, 
 	snap.Changes = d.changes(ctx, c)
 	scope.Namespace = c.Namespace
 	rep := diagnose.Analyze(snap, scope)
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		f.Tool = toolFor(f.Action)
+		if f.LikelyChange != nil {
+			f.LikelyChange.Tool = toolFor(f.LikelyChange.Action)
+		}
+	}
 	logs := 0
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
@@ -85,7 +92,25 @@ func configChange(v pconfig.Version) diagnose.Change {
 		ch.What = fmt.Sprintf("config %s of %s set to %q (version %d)", v.Key, v.App, textutil.Truncate(v.Value, 60), v.Version)
 	}
 	if v.HadPrevious && !v.Secret { // the revert: the value it replaced, through approval
-		ch.Tool, ch.Args = "set_config", map[string]any{"app": v.App, "key": v.Key, "value": v.Previous}
+		ch.Action, ch.Args = diagnose.RestoreValue, map[string]any{"app": v.App, "key": v.Key, "value": v.Previous}
 	}
 	return ch
+}
+
+// toolFor names the tool that carries out a diagnosis' suggested action ("" for none).
+func toolFor(a diagnose.Action) string {
+	switch a {
+	case diagnose.Rollback:
+		return ToolRollbackApp
+	case diagnose.ReadLogs:
+		return ToolGetPodLogs
+	case diagnose.ShowQuota:
+		return ToolGetQuota
+	case diagnose.SetAutoscale:
+		return ToolSetHPA
+	case diagnose.RestoreValue:
+		return ToolSetConfig
+	default:
+		return ""
+	}
 }

@@ -72,7 +72,7 @@ func (d Deps) observeTools() []*Tool {
 			func(ctx context.Context, c Call, in *podArgs, _ bool) (any, error) {
 				return d.listPods(ctx, c, in.App, in.Pod)
 			}),
-		define[logArgs](Spec{Name: "get_pod_logs", Desc: "Container logs of an application's pod or a named pod: the last lines, or the previous (crashed) container.", Risk: ReadOnly, Role: v},
+		define[logArgs](Spec{Name: ToolGetPodLogs, Desc: "Container logs of an application's pod or a named pod: the last lines, or the previous (crashed) container.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, in *logArgs, _ bool) (any, error) { return d.logs(ctx, c, in) }),
 		define[eventArgs](Spec{Name: "get_events", Desc: "Recent Kubernetes events of the environment, warnings first, optionally for one object.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, in *eventArgs, _ bool) (any, error) {
@@ -82,7 +82,7 @@ func (d Deps) observeTools() []*Tool {
 			func(ctx context.Context, c Call, in *diagnoseArgs, _ bool) (any, error) {
 				return d.diagnose(ctx, c, diagnose.Scope{App: in.App, Pod: in.Pod, Target: in.Resource})
 			}),
-		define[noArgs](Spec{Name: "get_quota", Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v},
+		define[noArgs](Spec{Name: ToolGetQuota, Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
 				return d.Quota.Get(ctx, d.target(c))
 			}),

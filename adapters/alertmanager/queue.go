@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"k8s-manage/agent"
+	"k8s-manage/internal/httpserver"
 	"k8s-manage/internal/store"
 )
 
@@ -339,12 +340,7 @@ func (q *Queue) Record(ctx context.Context, tenant, id string) (*Record, error) 
 }
 
 // ErrNotFound is the error of Record for an alert the tenant does not have.
-var ErrNotFound error = notFound{}
-
-type notFound struct{}
-
-func (notFound) Error() string   { return "alert not found" }
-func (notFound) HTTPStatus() int { return 404 }
+var ErrNotFound = httpserver.Refusal(404, "alert not found")
 
 func record(it Item, received int64) Record {
 	var oc outcome

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s-manage/internal/httpserver"
 	"k8s-manage/internal/store"
 )
 
@@ -54,19 +55,10 @@ type Request struct {
 
 // Errors of Decide.
 var (
-	ErrNotFound       error = &decideError{"approval request not found", 404}
-	ErrAlreadyDecided error = &decideError{"approval request already decided", 409}
-	ErrExpired        error = &decideError{"approval request expired", 409}
+	ErrNotFound       = httpserver.Refusal(404, "approval request not found")
+	ErrAlreadyDecided = httpserver.Refusal(409, "approval request already decided")
+	ErrExpired        = httpserver.Refusal(409, "approval request expired")
 )
-
-// decideError is a refusal of Decide that knows its HTTP status.
-type decideError struct {
-	msg    string
-	status int
-}
-
-func (e *decideError) Error() string   { return e.msg }
-func (e *decideError) HTTPStatus() int { return e.status }
 
 // Store keeps requests in the service store.
 type Store struct {

@@ -379,7 +379,11 @@ var (
 	roleWords    = map[string]string{"viewer": "viewer", "只读": "viewer", "developer": "developer", "开发": "developer", "dev": "developer",
 		"operator": "operator", "运维": "operator", "ops": "operator", "admin": "admin", "管理员": "admin"}
 	stopWords = map[string]bool{"the": true, "my": true, "our": true, "a": true, "an": true, "app": true, "service": true, "to": true, "in": true, "of": true,
-		"for": true, "and": true, "it": true, "me": true, "is": true, "please": true, "replicas": true, "pods": true, "pod": true, "logs": true, "log": true}
+		"for": true, "and": true, "it": true, "me": true, "is": true, "please": true, "replicas": true, "pods": true, "pod": true, "logs": true, "log": true,
+		// Determiners and quantifiers name no object: "delete the whole cluster" names no app called "whole".
+		"whole": true, "entire": true, "all": true, "every": true, "this": true, "that": true, "these": true, "those": true, "some": true, "any": true,
+		// Kind nouns, like app and service above: "every deployment" names no app called deployment.
+		"deployment": true, "deployments": true, "cluster": true, "namespace": true}
 )
 
 // extract finds every slot value in the message (raw keeps the case of config keys).

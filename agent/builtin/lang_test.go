@@ -219,3 +219,23 @@ func TestWordsDoNotStartCompoundNames(t *testing.T) {
 		t.Fatal("has: a word must start a word, and not a hyphenated name")
 	}
 }
+
+// Determiners name no object: "delete the whole cluster" is not an app called "whole", and a
+// destructive request with no app named calls nothing.
+func TestDeterminersAreNotNames(t *testing.T) {
+	for _, text := range []string{"delete the whole cluster", "restart all of it", "delete every deployment"} {
+		msg := turnWith(t, text)
+		for _, c := range msg.ToolCalls {
+			var args map[string]any
+			_ = json.Unmarshal([]byte(c.Function.Arguments), &args)
+			for _, w := range []string{"whole", "all", "every"} {
+				if args["app"] == w || args["resource"] == w {
+					t.Errorf("%q: %s called with %v", text, c.Function.Name, args)
+				}
+			}
+			if c.Function.Name == "delete_app" {
+				t.Errorf("%q: delete_app %v with no app named", text, args)
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"k8s-manage/hack/sandbox/sandboxtest"
-	"k8s-manage/internal/config"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
 )
@@ -79,17 +77,7 @@ func TestContractFuzz(t *testing.T) {
 	env := sandboxtest.Start(t)
 	st := schemathesis(t)
 	ctx := context.Background()
-	knowledgeEnv(t)
-	cfg, err := config.Load(config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, sandboxConfig(t, env))
 	name, other := sandboxtest.Name("fuzz"), sandboxtest.Name("fuzzother")
 	users := map[string]string{"admin": platformtest.Email("fadmin"), "developer": platformtest.Email("fdev"),
 		"viewer": platformtest.Email("fviewer"), "outsider": platformtest.Email("foutsider")}

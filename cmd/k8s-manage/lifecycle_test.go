@@ -82,13 +82,7 @@ func TestFailedStartClosesEverythingNoCluster(t *testing.T) {
 // On the sandbox, with the alert pipeline on and (where the suite has it) Milvus as the
 // knowledge store, every step of serve's start fails in turn.
 func TestFailedStartClosesEverything(t *testing.T) {
-	env := sandboxtest.Start(t)
-	knowledgeEnv(t)
-	cfg, err := config.Load(config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
+	cfg := sandboxConfig(t, sandboxtest.Start(t))
 	cfg.Alerts.Enabled, cfg.Alerts.BearerToken = true, "lifecycle-test-token"
 	if addr := os.Getenv("K8SM_TEST_MILVUS_ADDR"); addr != "" {
 		cfg.Knowledge.Store = "milvus"
@@ -96,4 +90,28 @@ func TestFailedStartClosesEverything(t *testing.T) {
 		cfg.Knowledge.Milvus.Collection = "k8sm_lifecycle"
 	}
 	failEachStep(t, cfg, []string{"store", "knowledge", "cluster", "cluster roles", "http", "platform", "tools", "agent", "web", "surfaces", "loops"})
+}
+
+// sandboxConfig is the default configuration on the shared sandbox, with a fresh store and
+// key file (knowledgeEnv).
+func sandboxConfig(t *testing.T, env *sandboxtest.Env) config.Config {
+	t.Helper()
+	knowledgeEnv(t)
+	cfg, err := config.Load(config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
+	return cfg
+}
+
+// testApp builds the app from cfg and closes it when the test ends.
+func testApp(t *testing.T, cfg config.Config) *app {
+	t.Helper()
+	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"k8s-manage/adapters/alertmanager"
 	"k8s-manage/agent/approval"
 	"k8s-manage/hack/sandbox/sandboxtest"
-	"k8s-manage/internal/config"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
@@ -52,19 +50,10 @@ func decode[T any](t *testing.T, body []byte) T {
 func TestRESTResources(t *testing.T) {
 	env := sandboxtest.Start(t)
 	ctx := context.Background()
-	knowledgeEnv(t)
-	cfg, err := config.Load(config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Cluster.Mode, cfg.Cluster.Kubeconfig = config.ClusterKubeconfig, env.Sandbox.KubeconfigPath()
+	cfg := sandboxConfig(t, env)
 	name := sandboxtest.Name("rest")
 	cfg.Agent.ApprovalBypass = map[string]string{name: "admin"}
-	a, err := newApp(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, cfg)
 	dev, ops, admin, viewer := platformtest.Email("dev"), platformtest.Email("ops"), platformtest.Email("admin"), platformtest.Email("viewer")
 	if _, _, err := a.tenants.Create(ctx, tenant.Spec{Name: name, Environments: []string{"dev"},
 		Members: []tenant.Member{{Email: dev, Role: tenant.Developer}, {Email: ops, Role: tenant.Operator}, {Email: admin, Role: tenant.Admin},

@@ -56,3 +56,14 @@ type safeError struct {
 
 func (e *safeError) Error() string { return e.msg }
 func (e *safeError) Unwrap() error { return e.err }
+
+// Refusal is a sentinel error that answers with its own HTTP status (match it with errors.Is).
+func Refusal(status int, msg string) error { return &refusal{msg: msg, status: status} }
+
+type refusal struct {
+	msg    string
+	status int
+}
+
+func (e *refusal) Error() string   { return e.msg }
+func (e *refusal) HTTPStatus() int { return e.status }

@@ -88,13 +88,13 @@ func TestConfigChangeBeforeTheCrash(t *testing.T) {
 	}
 	change := func(app string, before time.Duration) diagnose.Change {
 		return diagnose.Change{At: crashAt.Add(-before), Who: "dev@example.com", App: app, Kind: "config",
-			What: `config DB_HOST of ` + app + ` changed from "db-1" to "db-2" (version 3)`,
-			Tool: "set_config", Args: map[string]any{"app": app, "key": "DB_HOST", "value": "db-1"}}
+			What:   `config DB_HOST of ` + app + ` changed from "db-1" to "db-2" (version 3)`,
+			Action: diagnose.RestoreValue, Args: map[string]any{"app": app, "key": "DB_HOST", "value": "db-1"}}
 	}
 	rep := diagnose.Analyze(snap(change("api", 4*time.Minute)), diagnose.Scope{Namespace: "t-dev", App: "api"})
 	top := rep.Findings[0]
-	if top.LikelyChange == nil || top.Tool != "set_config" || top.Args["value"] != "db-1" {
-		t.Fatalf("likely change %+v, proposal %s %v", top.LikelyChange, top.Tool, top.Args)
+	if top.LikelyChange == nil || top.Action != diagnose.RestoreValue || top.Args["value"] != "db-1" {
+		t.Fatalf("likely change %+v, proposal %s %v", top.LikelyChange, top.Action, top.Args)
 	}
 	ev := strings.Join(top.Evidence, "\n")
 	if !strings.Contains(ev, "DB_HOST") || !strings.Contains(ev, "by dev@example.com, 4 min before the first BackOff") {

@@ -239,8 +239,8 @@ func TestRolloutBeforeTheCrashIsTheLikelyCause(t *testing.T) {
 		if !strings.Contains(top.Reason, "CrashLoopBackOff") || lc == nil {
 			return false, fmt.Sprintf("top %q, likely change %+v", top.Reason, lc)
 		}
-		if !strings.Contains(lc.What, "revision 2") || !strings.Contains(lc.What, "ledger:2.0") || top.Tool != "rollback_app" || top.Args["revision"] != 1 {
-			return false, fmt.Sprintf("likely change %+v, proposal %s %v", lc, top.Tool, top.Args)
+		if !strings.Contains(lc.What, "revision 2") || !strings.Contains(lc.What, "ledger:2.0") || top.Action != diagnose.Rollback || top.Args["revision"] != 1 {
+			return false, fmt.Sprintf("likely change %+v, proposal %s %v", lc, top.Action, top.Args)
 		}
 		if !slices.ContainsFunc(rep.Timeline, func(e diagnose.Event) bool { return e.Kind == "change" }) ||
 			!slices.ContainsFunc(rep.Timeline, func(e diagnose.Event) bool { return e.Kind == "failure" && strings.Contains(e.What, "BackOff") }) {

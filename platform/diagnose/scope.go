@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"cmp"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-
-	"k8s-manage/internal/textutil"
 )
 
 // The scope of a diagnosis follows the wiring of what was asked about: a workload's pods (by
@@ -423,51 +420,4 @@ func (w *wiring) claims(spec *corev1.PodSpec, sts, kind string) []string {
 		}
 	}
 	return out
-}
-
-// checked describes what the analysis looked at: the scope's objects, or the namespace's counts.
-func (a *analysis) checked() string {
-	s := a.s
-	if !a.scoped() {
-		return fmt.Sprintf("%d pods, %d deployments, %d statefulsets, %d services, %d ingresses, %d PVCs, %d HPAs, %d jobs, %d cronjobs, %d configmaps, %d nodes, events",
-			len(s.Pods), len(s.Deployments), len(s.StatefulSets), len(s.Services), len(s.Ingresses), len(s.PVCs), len(s.HPAs), len(s.Jobs),
-			len(s.CronJobs), len(s.ConfigMaps), len(s.Nodes))
-	}
-	pods := 0
-	var named []string
-	for k := range a.in {
-		if strings.HasPrefix(k, "pod/") {
-			pods++
-		} else {
-			named = append(named, k)
-		}
-	}
-	slices.Sort(named)
-	if len(named) > 12 {
-		named = append(named[:12], fmt.Sprintf("%d more", len(named)-12))
-	}
-	return textutil.Truncate(strings.Join(append(named, fmt.Sprintf("%d pods", pods), "their references, scheduling, events, and quotas"), ", "), 600)
-}
-
-// suggest names what exists, for a name that matched nothing.
-func (a *analysis) suggest() string {
-	var names []string
-	for key := range a.w.tmpl {
-		names = append(names, a.w.appOf[key])
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	best, dist := "", 4
-	for _, n := range names {
-		if d := textutil.Distance(n, a.unresolved); d < dist {
-			best, dist = n, d
-		}
-	}
-	if best != "" {
-		return "did you mean " + best + "?"
-	}
-	if len(names) > 10 {
-		names = append(names[:10], "…")
-	}
-	return "the apps here are " + cmp.Or(strings.Join(names, ", "), "none")
 }

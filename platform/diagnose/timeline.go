@@ -19,9 +19,11 @@ type Change struct {
 	App  string    `json:"app,omitempty"` // empty: the whole environment (a quota)
 	Kind string    `json:"kind"`          // rollout, config, scale, autoscaling, quota, …
 	What string    `json:"what"`
-	// Tool and Args undo it (a rollback, the previous config value), proposed through approval.
-	Tool string         `json:"suggested_tool,omitempty"`
-	Args map[string]any `json:"suggested_args,omitempty"`
+	// Action and Args undo it (a rollback, the previous config value), proposed through approval.
+	Action Action         `json:"suggested_action,omitempty"`
+	Args   map[string]any `json:"suggested_args,omitempty"`
+	// Tool is the tool that carries Action out, filled in by the caller that knows the tools.
+	Tool string `json:"suggested_tool,omitempty"`
 }
 
 // Event is one line of the timeline: a change, or a first sign of the failure.
@@ -51,7 +53,7 @@ func (a *analysis) rollouts() []Change {
 			what += ": " + c
 		}
 		out = append(out, Change{At: rs.CreationTimestamp.Time, App: app, Kind: "rollout", What: what,
-			Tool: "rollback_app", Args: map[string]any{"app": app, "revision": rev - 1}})
+			Action: Rollback, Args: map[string]any{"app": app, "revision": rev - 1}})
 	}
 	return out
 }
@@ -136,9 +138,9 @@ func (a *analysis) timeline(fs []Finding) []Event {
 		f.LikelyChange = likely
 		f.Evidence = append(f.Evidence, fmt.Sprintf("changed before it broke: %s %s, %s before the first %s", likely.What, by(likely.Who),
 			ago(first.At.Sub(likely.At)), first.What))
-		if likely.Tool != "" {
-			f.Tool, f.Args = likely.Tool, likely.Args
-			f.Suggestion = cmp.Or(f.Suggestion+"; ", "") + "this change came just before the failure: undo it (" + likely.Tool + ", with approval) if it is the cause"
+		if likely.Action != "" {
+			f.Action, f.Args = likely.Action, likely.Args
+			f.Suggestion = cmp.Or(f.Suggestion+"; ", "") + "this change came just before the failure: undo it (" + string(likely.Action) + ", with approval) if it is the cause"
 		}
 	}
 	return out

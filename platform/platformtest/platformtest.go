@@ -85,6 +85,21 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() (bool, string))
 	t.Fatalf("condition not met within %s: %s", timeout, why)
 }
 
+// Consistently checks cond every 100ms for the whole window and fails at the first violation:
+// for what must not happen (a duplicate post, a refused call) once the wanted thing has.
+func Consistently(t testing.TB, window time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	for deadline := time.Now().Add(window); ; {
+		if ok, why := cond(); !ok {
+			t.Fatalf("violated within %s: %s", window, why)
+		}
+		if !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // Email returns a unique e-mail address for a role-named user (viewer-a-1f2e3d@example.com).
 func Email(local string) string { return fmt.Sprintf("%s@example.com", sandboxtest.Name(local)) }
 

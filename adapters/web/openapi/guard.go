@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/helpers"
 
@@ -26,17 +24,9 @@ import (
 // does not have go on to the router (its 404 and 405), and authentication stays the handlers'
 // (401 before any input is judged would leak nothing, but their answers say more).
 func Guard() (func(http.Handler) http.Handler, error) {
-	b, err := JSON()
+	v, err := NewValidator()
 	if err != nil {
 		return nil, err
-	}
-	doc, err := libopenapi.NewDocument(b)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: %w", err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("openapi: %w", errs[0])
 	}
 	var mu sync.Mutex // the validator is not documented as safe for concurrent use
 	return func(next http.Handler) http.Handler {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
 	"gopkg.in/yaml.v3"
 )
 
@@ -38,4 +40,21 @@ func Handler() (http.Handler, error) {
 		w.Header().Set("Cache-Control", "no-cache")
 		_, _ = w.Write(b)
 	}), nil
+}
+
+// NewValidator loads the contract into a libopenapi validator (the guard's and the tests').
+func NewValidator() (validator.Validator, error) {
+	b, err := JSON()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := libopenapi.NewDocument(b)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("openapi: %w", errs[0])
+	}
+	return v, nil
 }

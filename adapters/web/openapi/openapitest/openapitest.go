@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
 	"k8s-manage/adapters/web/openapi"
@@ -28,17 +27,9 @@ type Recorder struct {
 
 // New loads the contract.
 func New() (*Recorder, error) {
-	b, err := openapi.JSON()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := libopenapi.NewDocument(b)
+	v, err := openapi.NewValidator()
 	if err != nil {
 		return nil, fmt.Errorf("openapitest: %w", err)
-	}
-	v, errs := validator.NewValidator(doc)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("openapitest: %w", errs[0])
 	}
 	return &Recorder{v: v}, nil
 }
