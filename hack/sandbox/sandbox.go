@@ -142,6 +142,12 @@ func (s *Sandbox) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: load kubeconfig: %w", err)
 	}
+	// The certificates are read now, not by path: client-go caches transports by file path, so a
+	// process that checked a stale sandbox and then recreated it would keep the old CA.
+	if err := rest.LoadTLSFiles(cfg); err != nil {
+		return nil, fmt.Errorf("sandbox: read certificates: %w", err)
+	}
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = "", "", ""
 	cfg.QPS, cfg.Burst = 200, 400
 	return cfg, nil
 }

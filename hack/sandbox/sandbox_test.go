@@ -185,10 +185,24 @@ func TestDownStopsEveryComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
+	// A machine restart kills every component and leaves the files: Up, in the same process that
+	// used the old cluster, replaces it (new certificates) and reaches it.
 	for _, c := range st.Components {
 		if !c.Running {
 			t.Fatalf("component %s is not running after Up", c.Name)
+		}
+		_ = syscall.Kill(c.PID, syscall.SIGKILL)
+	}
+	if _, err := sb.Up(ctx); err != nil {
+		t.Fatalf("Up over a killed sandbox: %v", err)
+	}
+	if st, err = sb.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, c := range st.Components {
+		if !c.Running {
+			t.Fatalf("component %s is not running after the second Up", c.Name)
 		}
 		pids = append(pids, c.PID)
 	}
