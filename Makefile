@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test test-short lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-diagnosis eval-heldout image tools-bins kustomize-base
+.PHONY: build build-all web-build run test test-short lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-teamchat eval-diagnosis eval-heldout image tools-bins kustomize-base
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -93,6 +93,10 @@ HALF ?= dev
 eval-paraphrase: build-all sandbox-bins ## score the builtin model on the everyday-phrasing dataset (dev half; HALF=test once at the end), per group and language
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) eval --dataset evals/paraphrase/$(HALF).jsonl --out bin/eval-paraphrase-$(HALF) $(EVAL_FLAGS)
+
+eval-teamchat: build-all sandbox-bins ## score the builtin model on messages typed the way people type in team chat (dev half; HALF=test once at the end), per group and language
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	./$(BIN) eval --dataset evals/teamchat/$(HALF).jsonl --out bin/eval-teamchat-$(HALF) $(EVAL_FLAGS)
 
 eval-diagnosis: build-all sandbox-bins ## score diagnosis on the new fault scenarios (dev half; HALF=test once at the end): through chat and through diagnose directly, per fault kind
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \

@@ -94,44 +94,56 @@ func TestSelectAndLimit(t *testing.T) {
 // least 200 cases, every group in both halves, no input in both halves or in the chat dataset
 // the rules were written with. Only its structure is checked here; the model is never run on
 // test in a unit test.
-func TestParaphraseSplit(t *testing.T) {
+// TestHeldOutSplits keeps each everyday dataset's halves apart from each other and from
+// evals/datasets/chat.jsonl, with every group in both halves.
+func TestHeldOutSplits(t *testing.T) {
 	chat, err := dataset.Load(filepath.Join("..", "datasets", "chat.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]string{}
-	for _, c := range chat {
-		seen[strings.ToLower(c.Input)] = "chat.jsonl"
-	}
-	groups := map[string]map[string]int{}
-	total := 0
-	for _, half := range []string{"dev", "test"} {
-		cs, err := dataset.Load(filepath.Join("..", "paraphrase", half+".jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cs {
-			total++
-			key := strings.ToLower(c.Input)
-			if where, dup := seen[key]; dup {
-				t.Errorf("%s: %q is also in %s", c.ID, c.Input, where)
+	for _, c := range []struct {
+		dir, prefix string
+		min         int
+	}{{"paraphrase", "para-", 200}, {"teamchat", "team-", 300}} {
+		t.Run(c.dir, func(t *testing.T) {
+			seen := map[string]string{}
+			for _, cs := range chat {
+				seen[strings.ToLower(cs.Input)] = "chat.jsonl"
 			}
-			seen[key] = half
-			if c.Group == "" || !strings.HasPrefix(c.ID, "para-"+half+"-") {
-				t.Errorf("%s: needs a group and an id of its half", c.ID)
+			groups := map[string]map[string]int{}
+			total := 0
+			for _, half := range []string{"dev", "test"} {
+				cs, err := dataset.Load(filepath.Join("..", c.dir, half+".jsonl"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range cs {
+					total++
+					key := strings.ToLower(k.Input)
+					if len(k.Prior) > 0 {
+						key += " after " + strings.ToLower(k.Prior[len(k.Prior)-1].Input)
+					}
+					if where, dup := seen[key]; dup {
+						t.Errorf("%s: %q is also in %s", k.ID, k.Input, where)
+					}
+					seen[key] = half
+					if k.Group == "" || !strings.HasPrefix(k.ID, c.prefix+half+"-") {
+						t.Errorf("%s: needs a group and an id of its half", k.ID)
+					}
+					if groups[k.Group] == nil {
+						groups[k.Group] = map[string]int{}
+					}
+					groups[k.Group][half]++
+				}
 			}
-			if groups[c.Group] == nil {
-				groups[c.Group] = map[string]int{}
+			if total < c.min {
+				t.Errorf("%d cases, want at least %d", total, c.min)
 			}
-			groups[c.Group][half]++
-		}
-	}
-	if total < 200 {
-		t.Errorf("%d paraphrase cases, want at least 200", total)
-	}
-	for g, n := range groups {
-		if n["dev"] == 0 || n["test"] == 0 {
-			t.Errorf("group %s is not in both halves: %v", g, n)
-		}
+			for g, n := range groups {
+				if n["dev"] == 0 || n["test"] == 0 {
+					t.Errorf("group %s is not in both halves: %v", g, n)
+				}
+			}
+		})
 	}
 }
