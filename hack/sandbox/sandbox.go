@@ -152,10 +152,16 @@ func (s *Sandbox) RESTConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
-// healthy says whether the API server of an existing sandbox answers /readyz.
+// healthy says whether every component of an existing sandbox runs and its API server answers
+// /readyz (an API server without its controller manager is no cluster).
 func (s *Sandbox) healthy(ctx context.Context) bool {
 	if _, err := os.Stat(s.KubeconfigPath()); err != nil {
 		return false
+	}
+	for _, c := range Components {
+		if _, running := s.pid(c); !running {
+			return false
+		}
 	}
 	cfg, err := s.RESTConfig()
 	if err != nil {
@@ -262,6 +268,16 @@ options:
   kubeAuthorization: true
   enableCRDs: [Logs, ClusterLogs, Exec, ClusterExec]
   disableQPSLimits: true
+# One instance each: no leader election. Under load (2 cores running the whole suite) a lease
+# renewal that times out makes a leader-elected component exit, and the sandbox silently loses its
+# controllers.
+componentsPatches:
+- name: kube-controller-manager
+  extraArgs:
+  - {key: leader-elect, value: "false"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: leader-elect, value: "false"}
 `, bin)
 	for _, name := range stageOrder {
 		data, err := stageFiles.ReadFile("stages/" + name)
