@@ -128,6 +128,9 @@ func TestImageEnvRestartAndRollback(t *testing.T) {
 	if _, err := f.svc.SetImage(ctx, f.t, "web", "nginx:1.27", apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Each change its own revision: the controller coalesces a template changed again before it
+	// made the previous one's ReplicaSet.
+	f.waitReady(t, "web", 2, "nginx:1.27")
 	if _, err := f.svc.SetEnv(ctx, f.t, "web", map[string]string{"FEATURE_X": "on"}, []string{"LOG_LEVEL"}, apps.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
