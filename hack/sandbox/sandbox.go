@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 //go:embed stages/*.yaml
@@ -112,8 +113,34 @@ func (s *Sandbox) logf(format string, args ...any) {
 
 func (s *Sandbox) clusterDir() string { return filepath.Join(s.opts.WorkDir, "clusters", s.opts.Name) }
 
-// KubeconfigPath is where the admin kubeconfig is written.
-func (s *Sandbox) KubeconfigPath() string { return filepath.Join(s.clusterDir(), "kubeconfig.yaml") }
+// KubeconfigPath is the admin kubeconfig, self-contained: its certificates are embedded, so
+// clients read them once. (kwokctl's own kubeconfig names certificate files, and client-go runs a
+// certificate-reloading goroutine per transport built from files and caches those transports by
+// path, so a process that recreated the sandbox would keep the old CA.)
+func (s *Sandbox) KubeconfigPath() string { return filepath.Join(s.clusterDir(), "admin.kubeconfig") }
+
+// kwokKubeconfig is the kubeconfig kwokctl writes; it names the certificate files.
+func (s *Sandbox) kwokKubeconfig() string { return filepath.Join(s.clusterDir(), "kubeconfig.yaml") }
+
+// writeKubeconfig writes KubeconfigPath from kwokctl's kubeconfig with the files' contents
+// embedded, replacing the file in one rename (test processes start in parallel).
+func (s *Sandbox) writeKubeconfig() error {
+	raw, err := clientcmd.LoadFromFile(s.kwokKubeconfig())
+	if err != nil {
+		return fmt.Errorf("sandbox: load kubeconfig: %w", err)
+	}
+	if err := clientcmdapi.FlattenConfig(raw); err != nil {
+		return fmt.Errorf("sandbox: embed certificates: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", s.KubeconfigPath(), os.Getpid())
+	if err := clientcmd.WriteToFile(*raw, tmp); err != nil {
+		return fmt.Errorf("sandbox: write kubeconfig: %w", err)
+	}
+	if err := os.Rename(tmp, s.KubeconfigPath()); err != nil {
+		return fmt.Errorf("sandbox: write kubeconfig: %w", err)
+	}
+	return nil
+}
 
 // LogDir holds one log file per component.
 func (s *Sandbox) LogDir() string { return filepath.Join(s.clusterDir(), "logs") }
@@ -138,12 +165,11 @@ func (s *Sandbox) Build(ctx context.Context) (string, error) {
 
 // RESTConfig returns the admin client configuration of a running sandbox.
 func (s *Sandbox) RESTConfig() (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.KubeconfigPath())
+	// kwokctl's kubeconfig with the certificates read now, not by path (see KubeconfigPath).
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.kwokKubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: load kubeconfig: %w", err)
 	}
-	// The certificates are read now, not by path: client-go caches transports by file path, so a
-	// process that checked a stale sandbox and then recreated it would keep the old CA.
 	if err := rest.LoadTLSFiles(cfg); err != nil {
 		return nil, fmt.Errorf("sandbox: read certificates: %w", err)
 	}
@@ -155,7 +181,7 @@ func (s *Sandbox) RESTConfig() (*rest.Config, error) {
 // healthy says whether every component of an existing sandbox runs and its API server answers
 // /readyz (an API server without its controller manager is no cluster).
 func (s *Sandbox) healthy(ctx context.Context) bool {
-	if _, err := os.Stat(s.KubeconfigPath()); err != nil {
+	if _, err := os.Stat(s.kwokKubeconfig()); err != nil {
 		return false
 	}
 	for _, c := range Components {
@@ -207,6 +233,9 @@ func (s *Sandbox) Up(ctx context.Context) (*Info, error) {
 		if err := s.create(ctx, bin); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.writeKubeconfig(); err != nil {
+		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
