@@ -122,21 +122,31 @@ func (s *Sandbox) KubeconfigPath() string { return filepath.Join(s.clusterDir(),
 // kwokKubeconfig is the kubeconfig kwokctl writes; it names the certificate files.
 func (s *Sandbox) kwokKubeconfig() string { return filepath.Join(s.clusterDir(), "kubeconfig.yaml") }
 
-// writeKubeconfig writes KubeconfigPath from kwokctl's kubeconfig with the files' contents
-// embedded, replacing the file in one rename (test processes start in parallel).
-func (s *Sandbox) writeKubeconfig() error {
+// flatKubeconfig is kwokctl's kubeconfig with the certificate files' contents embedded.
+func (s *Sandbox) flatKubeconfig() (*clientcmdapi.Config, error) {
 	raw, err := clientcmd.LoadFromFile(s.kwokKubeconfig())
 	if err != nil {
-		return fmt.Errorf("sandbox: load kubeconfig: %w", err)
+		return nil, fmt.Errorf("sandbox: load kubeconfig: %w", err)
 	}
 	if err := clientcmdapi.FlattenConfig(raw); err != nil {
-		return fmt.Errorf("sandbox: embed certificates: %w", err)
+		return nil, fmt.Errorf("sandbox: embed certificates: %w", err)
+	}
+	return raw, nil
+}
+
+// writeKubeconfig writes KubeconfigPath, replacing the file in one rename (test processes start
+// in parallel).
+func (s *Sandbox) writeKubeconfig() error {
+	raw, err := s.flatKubeconfig()
+	if err != nil {
+		return err
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", s.KubeconfigPath(), os.Getpid())
 	if err := clientcmd.WriteToFile(*raw, tmp); err != nil {
 		return fmt.Errorf("sandbox: write kubeconfig: %w", err)
 	}
 	if err := os.Rename(tmp, s.KubeconfigPath()); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("sandbox: write kubeconfig: %w", err)
 	}
 	return nil
@@ -165,15 +175,15 @@ func (s *Sandbox) Build(ctx context.Context) (string, error) {
 
 // RESTConfig returns the admin client configuration of a running sandbox.
 func (s *Sandbox) RESTConfig() (*rest.Config, error) {
-	// kwokctl's kubeconfig with the certificates read now, not by path (see KubeconfigPath).
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.kwokKubeconfig())
+	// From kwokctl's file, not KubeconfigPath: healthy asks before Up has written that one.
+	raw, err := s.flatKubeconfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: load kubeconfig: %w", err)
 	}
-	if err := rest.LoadTLSFiles(cfg); err != nil {
-		return nil, fmt.Errorf("sandbox: read certificates: %w", err)
-	}
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = "", "", ""
 	cfg.QPS, cfg.Burst = 200, 400
 	return cfg, nil
 }
