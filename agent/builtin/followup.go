@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudwego/eino/schema"
 )
@@ -228,18 +229,28 @@ func (m *Model) followUp(text string, v view, calls []earlier, r result, ok bool
 		return result{tool: last.tool, args: withEnv(args)}, true
 	}
 	// The last request in another environment ("and in test?", "prod 呢", "same thing in test").
-	if !own && sl.env != "" && (r.tool == "" || r.bare || r.question != "" || r.tool == last.tool) {
+	if !own && sl.env != "" && !r.howTo && elliptical(s) && (r.tool == "" || r.bare || r.question != "" || r.tool == last.tool) {
 		args := maps.Clone(last.args)
 		args["env"] = sl.env
 		return result{tool: last.tool, args: args}, true
 	}
 	// A request that names no app of its own is about the last one ("promote it", "and its logs?").
-	if !own && app != "" && (r.question != "" || refersBackRe.MatchString(s) || !ok) {
+	if !own && app != "" && !r.howTo && (r.question != "" || refersBackRe.MatchString(s) || !ok) {
 		if r2, ok2 := m.read(text+" "+app, v); ok2 && r2.question == "" && r2.tool != "" && !r2.howTo && !r2.bare {
 			return r2, true
 		}
 	}
 	return r, ok
+}
+
+// elliptical says a message is short enough to lean on the last request ("and in test?", "prod 呢",
+// "same thing in staging please"); a whole sentence that names an environment asks something of
+// its own ("what is the password of the production database?").
+func elliptical(s string) bool {
+	if hasHan(s) {
+		return utf8.RuneCountInString(strings.Join(strings.Fields(s), "")) <= 10
+	}
+	return len(strings.Fields(s)) <= 5
 }
 
 // Clauses: a negation covers its own clause only. "先别重启 checkout，帮我看看它现在的状态" asks
