@@ -317,3 +317,29 @@ func TestCheckpointsSealedAtRest(t *testing.T) {
 		t.Fatalf("after approval: replicas %d, answer %q", w.replicas(t), answer)
 	}
 }
+
+// A follow-up refers to a call still waiting for its approval: the pending call is in the
+// conversation, and the builtin model gets the tenant's apps with their replica counts.
+func TestFollowUpRefersToAPendingCall(t *testing.T) {
+	w := setup(t)
+	s := w.service(t)
+	first := find(w.send(t, s, w.dev, "scale nginx to 3"), agent.EventApprovalRequested)
+	if first == nil || !strings.Contains(first.Approval.Preview, `"to":"3"`) {
+		t.Fatalf("first request: %+v", first)
+	}
+	second := find(w.send(t, s, w.dev, "actually make it 4"), agent.EventApprovalRequested)
+	if second == nil || second.Approval.Tool != "scale_app" || !strings.Contains(second.Approval.Preview, `"to":"4"`) {
+		t.Fatalf("the correction: %+v", second)
+	}
+	if ev := find(w.send(t, s, w.dev, "and its pods?"), agent.EventToolFinished); ev == nil || ev.Tool != "list_pods" || !strings.Contains(ev.Result, "nginx") {
+		t.Fatalf("the ellipsis: %+v", ev)
+	}
+	// A relative amount without a conversation starts from the app's replica count now (2).
+	third := find(w.send(t, s, w.adm, "double nginx"), agent.EventApprovalRequested)
+	if third == nil || !strings.Contains(third.Approval.Preview, `"from":"2","to":"4"`) {
+		t.Fatalf("double nginx: %+v", third)
+	}
+	if w.replicas(t) != 2 {
+		t.Fatal("a change ran without an approval")
+	}
+}

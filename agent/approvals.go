@@ -12,6 +12,7 @@ import (
 	"github.com/cloudwego/eino/compose"
 
 	"k8s-manage/agent/approval"
+	"k8s-manage/agent/builtin"
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/tools"
 )
@@ -67,6 +68,10 @@ func (s *Service) paused(ctx context.Context, convID string, caller tools.Caller
 			continue
 		}
 		s.metrics.approvals.WithLabelValues("requested").Inc()
+		// The call stays in the conversation while it waits, so a follow-up ("actually make it 6")
+		// can refer to it; its decided result replaces this one (historyMessages).
+		pending, _ := json.Marshal(map[string]string{"status": "pending approval", "approval_id": req.ID})
+		s.remember(ctx, convID, pc.CallID, pc.Tool, pc.Args, string(pending))
 		text := fmt.Sprintf("需要审批 / approval needed [%s]: %s", req.ID, req.Summary)
 		if req.Risk == tools.Destructive.String() {
 			text += " — 破坏性操作，无法恢复 / destructive: cannot be undone"
@@ -133,7 +138,8 @@ func (s *Service) resume(ctx context.Context, req *approval.Request) <-chan Even
 		d := &Decision{Approved: req.Status == approval.Approved, Decider: req.DecidedBy, Reason: req.Reason, Status: string(req.Status)}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TurnTimeout)
 		defer cancel()
-		s.run(ctx, req.ConversationID, caller, req.CheckpointID, nil, nil, &resumeData{interruptID: req.InterruptID, decision: d}, nil, events)
+		s.run(ctx, req.ConversationID, caller, req.CheckpointID, nil, nil, &resumeData{interruptID: req.InterruptID, decision: d}, nil,
+			builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Today: s.opts.Now()}, events)
 	}()
 	return events
 }

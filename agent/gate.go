@@ -23,6 +23,9 @@ import (
 func (s *Service) gate(caller tools.Caller, convID string, events chan<- Event) compose.ToolMiddleware {
 	return compose.ToolMiddleware{Invokable: func(next compose.InvokableToolEndpoint) compose.InvokableToolEndpoint {
 		return func(ctx context.Context, in *compose.ToolInput) (*compose.ToolOutput, error) {
+			if in.Name == FindTools { // answers which tools exist; reads no tenant data
+				return next(ctx, in)
+			}
 			t, ok := s.opts.Tools.Get(in.Name)
 			if !ok {
 				return &compose.ToolOutput{Result: fmt.Sprintf(`{"error":"unknown tool %s"}`, in.Name)}, nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/cloudwego/eino/components/model"
@@ -26,7 +25,7 @@ import (
 // run executes (or resumes) a turn's graph.
 // carry names the tools whose schemas the model gets (nil: all of the caller's).
 func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, checkpointID string, input []*schema.Message,
-	carry map[string]bool, resume *resumeData, plan *schema.Message, events chan<- Event) {
+	carry map[string]bool, resume *resumeData, plan *schema.Message, world builtin.World, events chan<- Event) {
 	name := "agent.turn"
 	if resume != nil {
 		name = "agent.resume"
@@ -44,7 +43,7 @@ func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, c
 		}
 		events <- e
 	}
-	g, err := s.graph(ctx, caller, convID, carry, plan, events)
+	g, err := s.graph(ctx, caller, convID, carry, plan, world, events)
 	if err != nil {
 		emit(Event{Type: EventError, Error: err.Error()})
 		return
@@ -53,7 +52,7 @@ func (s *Service) run(ctx context.Context, convID string, caller tools.Caller, c
 	if resume != nil {
 		runCtx = compose.ResumeWithData(ctx, resume.interruptID, resume.decision)
 	}
-	sr, err := g.Stream(runCtx, input, compose.WithCheckPointID(checkpointID))
+	sr, err := g.Stream(runCtx, input, compose.WithCheckPointID(checkpointID), compose.WithChatModelOption(builtin.WithWorld(world)))
 	if info, ok := compose.ExtractInterruptInfo(err); ok {
 		s.paused(ctx, convID, caller, checkpointID, info, emit)
 		return
@@ -101,57 +100,17 @@ func turnError(err error) string {
 	return tools.Redact(err.Error())
 }
 
-// toolGroups are the tools whose schemas a turn carries only when the message is about them;
-// every turn carries the core (reading the cluster and the docs). The rest are still callable
-// by name (the system prompt lists them), so nothing is out of reach.
-var toolGroups = []struct {
-	words *regexp.Regexp
-	tools []string
-}{
-	{regexp.MustCompile(`(?i)scale|replica|扩容|缩容|副本|实例数|伸缩`), []string{"scale_app"}},
-	{regexp.MustCompile(`(?i)restart|reboot|重启|重新启动`), []string{"restart_app"}},
-	{regexp.MustCompile(`(?i)roll\s*back|revision|history|回滚|版本|历史`), []string{"rollback_app", "list_revisions"}},
-	{regexp.MustCompile(`(?i)image|deploy|release|upgrade|镜像|发布|部署|升级|上线`), []string{"set_image", "list_revisions"}},
-	{regexp.MustCompile(`(?i)hpa|autoscal|自动扩|自动伸缩|弹性`), []string{"get_hpa", "set_hpa", "delete_hpa"}},
-	{regexp.MustCompile(`(?i)canary|金丝雀|灰度`), []string{"start_canary", "promote_canary", "abort_canary"}},
-	{regexp.MustCompile(`(?i)blue|green|蓝绿|切换`), []string{"switch_blue_green"}},
-	{regexp.MustCompile(`(?i)delete|remove|删除|下线|移除`), []string{"delete_app", "delete_service_instance", "delete_hpa"}},
-	{regexp.MustCompile(`(?i)quota|limit|配额|限额|资源`), []string{"get_quota", "set_quota"}},
-	{regexp.MustCompile(`(?i)bill|cost|spend|price|账单|费用|花费|成本`), []string{"get_bill"}},
-	{regexp.MustCompile(`(?i)build|pipeline|commit|branch|构建|编译|流水线`), []string{"list_builds", "get_build", "trigger_build"}},
-	{regexp.MustCompile(`(?i)config|env var|setting|secret|配置|环境变量|密钥|参数`), []string{"get_config", "config_diff", "set_config"}},
-	{regexp.MustCompile(`(?i)redis|mysql|postgres|kafka|database|catalog|instance|数据库|中间件|实例|缓存`), []string{"list_service_instances", "provision_service", "delete_service_instance"}},
-	{regexp.MustCompile(`(?i)clone|copy|复制|克隆`), []string{"clone_environment"}},
-	{regexp.MustCompile(`(?i)member|role|permission|access|tenant|team|成员|角色|权限|租户|团队`), []string{"add_member", "list_tenants"}},
-}
-
-// howTo matches a question about how to do something: its route is the docs, so it carries
-// the core tools only, whatever change it mentions.
-var howTo = regexp.MustCompile(`(?i)^\s*(?:how\s+(?:do|can|could|should|would|to)\b|what\s+(?:is|are)\b|what's\b|explain\b|怎么|如何|怎样|什么是|为什么要)`)
-
 // coreTools are carried by every turn.
-var coreTools = []string{"search_knowledge", "list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose"}
+var coreTools = []string{"search_knowledge", "list_apps", "get_app_status", "list_pods", "get_pod_logs", "diagnose"}
 
 // choose decides which tools' schemas a turn about text carries: with a hosted model, the core
-// (reading the cluster and the docs), the groups the text is about, and the tools of earlier
-// calls in the conversation; the rest (more) stay callable by name. carry nil means every tool.
-// approval lists the caller's tools that wait for an approval.
-func (s *Service) choose(caller tools.Caller, text string, used []string) (carry map[string]bool, more, approval []string) {
+// (reading the cluster and the docs), the tools the builtin model's intents read in the text
+// (builtin.Candidates: one vocabulary for both), the tools of earlier calls in the conversation,
+// and find_tools, which adds any other's schema to the next step; the rest (more) stay callable
+// by name. carry nil means every tool. approval lists the caller's tools that wait for an approval.
+func (s *Service) choose(caller tools.Caller, text string, used []string, world builtin.World) (carry map[string]bool, more, approval []string) {
 	selective := !s.opts.BindAllTools && !bindsAll(s.opts.Model)
-	want := map[string]bool{}
-	for _, n := range coreTools {
-		want[n] = true
-	}
-	for _, n := range used {
-		want[n] = true
-	}
-	for _, g := range toolGroups {
-		if !howTo.MatchString(text) && g.words.MatchString(text) { // a how-to question gets the docs, not the changes
-			for _, n := range g.tools {
-				want[n] = true
-			}
-		}
-	}
+	want := wanted(text, used, world)
 	carry = map[string]bool{}
 	for _, t := range s.opts.Tools.Tools() {
 		spec := t.Spec()
@@ -173,6 +132,21 @@ func (s *Service) choose(caller tools.Caller, text string, used []string) (carry
 	return carry, more, approval
 }
 
+// wanted are the tools whose schemas a selective turn carries (those the caller may use).
+func wanted(text string, used []string, world builtin.World) map[string]bool {
+	want := map[string]bool{FindTools: true}
+	for _, n := range coreTools {
+		want[n] = true
+	}
+	for _, n := range used {
+		want[n] = true
+	}
+	for _, n := range builtin.Candidates(text, world) { // none for a how-to question: it gets the docs
+		want[n] = true
+	}
+	return want
+}
+
 // AllTools is implemented by models that must be given every tool the caller may use, whatever
 // the turn: the offline model reads no schemas (they cost it nothing) and must know every tool it
 // may call. Wrappers of models forward it.
@@ -185,7 +159,7 @@ func bindsAll(m model.ToolCallingChatModel) bool {
 
 // graph builds the turn's graph for caller.
 // The ToolsNode gets every tool the caller may use; the model gets the schemas of carry (nil: all).
-func (s *Service) graph(ctx context.Context, caller tools.Caller, convID string, carry map[string]bool, plan *schema.Message, events chan<- Event) (compose.Runnable[[]*schema.Message, *schema.Message], error) {
+func (s *Service) graph(ctx context.Context, caller tools.Caller, convID string, carry map[string]bool, plan *schema.Message, world builtin.World, events chan<- Event) (compose.Runnable[[]*schema.Message, *schema.Message], error) {
 	bound := s.opts.Tools.ToolsFor(caller)
 	carried := make([]*schema.ToolInfo, 0, len(bound))
 	base := make([]tool.BaseTool, 0, len(bound))
@@ -203,9 +177,28 @@ func (s *Service) graph(ctx context.Context, caller tools.Caller, convID string,
 	if plan != nil {
 		base0 = &planned{first: plan, next: s.opts.Model}
 	}
-	chat, err := base0.WithTools(carried)
-	if err != nil {
-		return nil, fmt.Errorf("agent: bind tools: %w", err)
+	var chat model.ToolCallingChatModel
+	if carry == nil {
+		m, err := base0.WithTools(carried)
+		if err != nil {
+			return nil, fmt.Errorf("agent: bind tools: %w", err)
+		}
+		chat = m
+	} else { // selective: find_tools can add any of the caller's schemas to the next step
+		all := map[string]*schema.ToolInfo{}
+		var infos []*schema.ToolInfo
+		for _, t := range bound {
+			info, _ := t.Info(ctx)
+			all[info.Name] = info
+			infos = append(infos, info)
+		}
+		base = append(base, &findTools{infos: infos, world: world})
+		carried = append(carried, findToolsInfo)
+		m, err := base0.WithTools(carried)
+		if err != nil {
+			return nil, fmt.Errorf("agent: bind tools: %w", err)
+		}
+		chat = &discovering{base: base0, bound: m, carried: carried, all: all}
 	}
 	tn, err := compose.NewToolNode(ctx, &compose.ToolsNodeConfig{
 		Tools:               base,

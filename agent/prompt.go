@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudwego/eino/schema"
 
+	"k8s-manage/agent/builtin"
 	"k8s-manage/internal/textutil"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
@@ -104,6 +105,14 @@ type storedCall struct {
 // historyMessages turns stored messages into model messages; a tool call without its result (or
 // the other way round) is left out, since models refuse unpaired calls.
 func historyMessages(hist []Message) []*schema.Message {
+	// A call recorded while it waited for approval is recorded again once decided: the last wins.
+	last := map[string]int{}
+	for i, h := range hist {
+		var call storedCall
+		if h.Role == "tool_call" && json.Unmarshal([]byte(h.Content), &call) == nil {
+			last[call.ID] = i
+		}
+	}
 	var out []*schema.Message
 	for i := 0; i < len(hist); i++ {
 		h := hist[i]
@@ -116,6 +125,10 @@ func historyMessages(hist []Message) []*schema.Message {
 			var call, res storedCall
 			if i+1 >= len(hist) || hist[i+1].Role != "tool" || json.Unmarshal([]byte(h.Content), &call) != nil ||
 				json.Unmarshal([]byte(hist[i+1].Content), &res) != nil || res.ID != call.ID {
+				continue
+			}
+			if last[call.ID] != i {
+				i++
 				continue
 			}
 			i++
@@ -152,8 +165,8 @@ func messageTokens(m *schema.Message) int {
 	return n
 }
 
-// appsOf lists the names of the apps in the caller's environment for the system prompt.
-func (s *Service) appsOf(ctx context.Context, c tools.Caller) []string {
+// appsOf lists the apps in the caller's environment (name, image, desired replicas).
+func (s *Service) appsOf(ctx context.Context, c tools.Caller) []builtin.App {
 	if c.Tenant == "" || !c.Role.AtLeast(tenant.Viewer) {
 		return nil
 	}
@@ -162,17 +175,29 @@ func (s *Service) appsOf(ctx context.Context, c tools.Caller) []string {
 		return nil
 	}
 	var list []struct {
-		Name string `json:"name"`
+		Name    string `json:"name"`
+		Image   string `json:"image"`
+		Desired int    `json:"desired"`
 	}
 	if json.Unmarshal([]byte(out), &list) != nil {
 		return nil
 	}
-	names := make([]string, 0, len(list))
+	apps := make([]builtin.App, 0, len(list))
 	for _, a := range list {
-		names = append(names, a.Name)
+		apps = append(apps, builtin.App{Name: a.Name, Image: a.Image, Replicas: a.Desired})
 	}
-	if len(names) > 40 {
-		names = append(names[:40], fmt.Sprintf("… %d more", len(list)-40))
+	return apps
+}
+
+// appNames are the names the system prompt lists: at most 40.
+func appNames(apps []builtin.App) []string {
+	names := make([]string, 0, min(len(apps), 41))
+	for i, a := range apps {
+		if i == 40 {
+			names = append(names, fmt.Sprintf("… %d more", len(apps)-40))
+			break
+		}
+		names = append(names, a.Name)
 	}
 	return names
 }

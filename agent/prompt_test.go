@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/cloudwego/eino/schema"
 
-	"k8s-manage/agent/builtin"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
 )
@@ -111,27 +109,28 @@ func TestHistoryWithinTokenBudget(t *testing.T) {
 	}
 }
 
-// The offline model reads the tenant's apps and envs from the rendered system prompt: if the
-// template's wording changes, this fails instead of the model silently losing them.
-func TestBuiltinReadsTheSystemPrompt(t *testing.T) {
-	tmpl, _ := loadPrompt()
-	sys, err := systemPrompt(tmpl, promptContext{Caller: tools.Caller{User: "dev@example.com", Tenant: "shop", Env: "dev", Role: tenant.Developer},
-		Surface: "web", Envs: []string{"dev", "qa"}, Date: time.Now(), Apps: []string{"cart-worker", "gateway"}, Approval: []string{"restart_app"}})
-	if err != nil {
-		t.Fatal(err)
+// A call recorded while it waited for approval and again once decided reaches the model once,
+// with its decided result; a call still pending reaches it with the pending one.
+func TestHistoryKeepsTheLastRecordOfACall(t *testing.T) {
+	rec := func(id, result string) []Message {
+		call, _ := json.Marshal(storedCall{ID: id, Name: "scale_app", Args: `{"app":"nginx","replicas":3}`})
+		res, _ := json.Marshal(storedCall{ID: id, Name: "scale_app", Result: result})
+		return []Message{{Role: "tool_call", Content: string(call)}, {Role: "tool", Content: string(res)}}
 	}
-	m, _ := builtin.New().WithTools([]*schema.ToolInfo{{Name: "restart_app"}})
-	for text, want := range map[string]string{"restart the gatway service": "Did you mean gateway?", "restart cart-worker in qa": `{"app":"cart-worker","env":"qa"}`} {
-		msg, err := m.Generate(context.Background(), []*schema.Message{schema.SystemMessage(sys), schema.UserMessage(text)})
-		if err != nil {
-			t.Fatal(err)
+	var hist []Message
+	hist = append(hist, Message{Role: "user", Content: "scale nginx to 3"})
+	hist = append(hist, rec("a", `{"status":"pending approval"}`)...)
+	hist = append(hist, Message{Role: "user", Content: "scale web to 2"})
+	hist = append(hist, rec("b", `{"status":"pending approval"}`)...)
+	hist = append(hist, rec("a", `{"replicas":"3/3"}`)...)
+	msgs := historyMessages(hist)
+	var results []string
+	for _, m := range msgs {
+		if m.Role == schema.Tool {
+			results = append(results, m.ToolCallID+"="+m.Content)
 		}
-		got := msg.Content
-		if len(msg.ToolCalls) == 1 {
-			got = msg.ToolCalls[0].Function.Arguments
-		}
-		if got != want {
-			t.Errorf("%q: got %s, want %s", text, got, want)
-		}
+	}
+	if got := strings.Join(results, " "); got != `b={"status":"pending approval"} a={"replicas":"3/3"}` {
+		t.Errorf("tool results sent: %s", got)
 	}
 }

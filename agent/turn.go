@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudwego/eino/schema"
 
+	"k8s-manage/agent/builtin"
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/tools"
 )
@@ -80,8 +81,11 @@ func (s *Service) send(ctx context.Context, t Turn, plan *schema.Message) (<-cha
 	if err := s.convs.append(ctx, conv.ID, "user", t.Text); err != nil {
 		return nil, err
 	}
-	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist))
-	pc := promptContext{Caller: caller, Surface: t.Surface, Envs: envs, Date: s.opts.Now(), Apps: s.appsOf(ctx, caller),
+	apps := s.appsOf(ctx, caller)
+	// The builtin model gets the world as typed values (hosted models ignore the option).
+	w := builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Envs: envs, Apps: apps, Today: s.opts.Now()}
+	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist), w)
+	pc := promptContext{Caller: caller, Surface: t.Surface, Envs: envs, Date: w.Today, Apps: appNames(apps),
 		Approval: approvals, More: more}
 	msgs, err := buildMessages(s.prompt, pc, hist, t.Text, s.opts.HistoryTokens)
 	if err != nil {
@@ -93,7 +97,7 @@ func (s *Service) send(ctx context.Context, t Turn, plan *schema.Message) (<-cha
 		defer close(events)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TurnTimeout)
 		defer cancel()
-		s.run(ctx, conv.ID, caller, newID(), msgs, carry, nil, plan, events)
+		s.run(ctx, conv.ID, caller, newID(), msgs, carry, nil, plan, w, events)
 	}()
 	return events, nil
 }

@@ -45,7 +45,7 @@ type (
 		App string `json:"app,omitempty" desc:"application to diagnose; default: the whole environment"`
 		Pod string `json:"pod,omitempty" desc:"pod to diagnose"`
 		// Resource takes whatever the person named, resolved against the namespace.
-		Resource string `json:"resource,omitempty" desc:"any name the person used: an app, workload, pod (or the start of its name), service, ingress or its host, PVC, HPA or cron job; resolved against what exists"`
+		Resource string `json:"resource,omitempty" desc:"any name the person used (workload, pod or its prefix, service, ingress host, PVC, HPA, cron job), resolved against what exists"`
 	}
 	billArgs struct {
 		Target
@@ -78,7 +78,7 @@ func (d Deps) observeTools() []*Tool {
 			func(ctx context.Context, c Call, in *eventArgs, _ bool) (any, error) {
 				return d.listEvents(ctx, c, in.Object)
 			}),
-		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Find the root cause of a failure in an application, a pod, a service, an ingress host, a PVC or the whole environment: missing references, scheduling, crashes, wiring, with the changes made just before it broke, evidence and fixes.", Risk: ReadOnly, Role: v},
+		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Root cause of a failure in an app, pod, service, ingress host, PVC or the whole environment (references, scheduling, crashes, wiring), with the changes made just before, evidence and fixes.", Risk: ReadOnly, Role: v},
 			func(ctx context.Context, c Call, in *diagnoseArgs, _ bool) (any, error) {
 				return d.diagnose(ctx, c, diagnose.Scope{App: in.App, Pod: in.Pod, Target: in.Resource})
 			}),

@@ -45,7 +45,7 @@ const KnowledgeMarker = "Knowledge chunks"
 func (m *Model) NeedsAllTools() bool { return true }
 
 // Generate answers one step of the conversation.
-func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model.Option) (*schema.Message, error) {
+func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, opts ...model.Option) (*schema.Message, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("builtin model: no messages")
 	}
@@ -60,44 +60,62 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, _ ...model
 			break
 		}
 	}
-	if negated(user) { // "don't restart checkout": nothing to run
+	v := viewOf(opts)
+	text, none := unnegated(clean(user, v), v)
+	if none { // "don't restart checkout": nothing to run
 		return schema.AssistantMessage(pick(hasHan(user), "好的，这次不执行任何操作。需要的时候直接告诉我。",
 			"OK, I won't do that. Tell me when you want it done."), nil), nil
 	}
-	v := viewOf(msgs)
-	phraseRules := func() (call, bool) { // the older phrase rules; an app they name must exist when the apps are known
-		c, ok := m.understand(user)
-		if app, _ := c.args["app"].(string); ok && (app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app)) {
-			return c, true
+	r, understood := m.read(text, v)
+	if s := normalise(text); whatIfRe.MatchString(s) || aboutChangeRe.MatchString(s) && !question.MatchString(s) {
+		answer := aboutChange(r, hasHan(user))
+		if k, ok := answerFromKnowledge(msgs); ok && relevant(text, msgs) {
+			answer = k + "\n\n" + answer
 		}
-		return call{}, false
+		return schema.AssistantMessage(answer, nil), nil
 	}
-	if len(v.apps) == 0 { // nothing to resolve names against: the phrase rules first
-		if c, ok := phraseRules(); ok {
-			return m.call(c.name, c.args), nil
-		}
-	}
-	r, understood := parse(user, v)
+	r, understood = m.followUp(text, v, priorCalls(msgs), r, understood)
 	switch {
 	case understood && r.question != "":
 		return schema.AssistantMessage(r.question, nil), nil
-	case understood && !r.howTo && !r.bare:
-		return m.call(r.tool, r.args), nil
-	case !understood || r.bare:
-		// The phrase rules, for what the table does not cover (already tried when no apps are known).
-		if len(v.apps) > 0 {
-			if c, ok := phraseRules(); ok {
-				return m.call(c.name, c.args), nil
-			}
-		}
-		if r.bare {
-			return m.call(r.tool, r.args), nil
-		}
+	case understood && r.tool != "" && !r.howTo:
+		return m.call(len(msgs), r.tool, r.args), nil
 	}
-	if answer, ok := answerFromKnowledge(msgs); ok && (r.howTo || relevant(user, msgs)) {
+	if answer, ok := answerFromKnowledge(msgs); ok && (r.howTo || relevant(text, msgs)) {
 		return schema.AssistantMessage(answer, nil), nil
 	}
 	return schema.AssistantMessage(m.help(user), nil), nil
+}
+
+// read understands one message on its own: the intent table, then the older phrase rules for
+// what the table does not cover.
+func (m *Model) read(text string, v view) (result, bool) {
+	phraseRules := func() (result, bool) { // an app they name must exist when the apps are known
+		c, ok := m.understand(text)
+		if app, _ := c.args["app"].(string); ok && (app == "" || len(v.apps) == 0 || slices.Contains(v.apps, app)) {
+			return result{tool: c.name, args: c.args}, true
+		}
+		return result{}, false
+	}
+	if len(v.apps) == 0 { // nothing to resolve names against: the phrase rules first
+		if r, ok := phraseRules(); ok {
+			return r, true
+		}
+	}
+	r, understood := parse(text, v)
+	switch {
+	case understood && r.question != "":
+		return r, true
+	case understood && !r.howTo && !r.bare:
+		return r, true
+	case !understood || r.bare:
+		if len(v.apps) > 0 {
+			if pr, ok := phraseRules(); ok {
+				return pr, true
+			}
+		}
+	}
+	return r, understood
 }
 
 // Stream streams Generate's answer in small pieces.
@@ -348,12 +366,13 @@ func first(ss ...string) string {
 }
 
 // call emits a tool call, or says the tool is not offered to the person.
-func (m *Model) call(name string, args map[string]any) *schema.Message {
+// n (the step's message count) makes the call's id unique in its conversation.
+func (m *Model) call(n int, name string, args map[string]any) *schema.Message {
 	if !slices.Contains(m.tools, name) {
 		return schema.AssistantMessage(m.notOffered(name), nil)
 	}
 	b, _ := json.Marshal(args)
-	return schema.AssistantMessage("", []schema.ToolCall{{ID: "call_" + name, Type: "function",
+	return schema.AssistantMessage("", []schema.ToolCall{{ID: fmt.Sprintf("call_%s_%d", name, n), Type: "function",
 		Function: schema.FunctionCall{Name: name, Arguments: string(b)}}})
 }
 

@@ -14,7 +14,7 @@ import (
 var allTools = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
 	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "provision_service", "list_service_instances", "delete_service_instance", "clone_environment", "scale_app", "restart_app", "rollback_app", "set_image",
 	"set_hpa", "delete_hpa", "start_canary", "promote_canary", "abort_canary", "switch_blue_green", "delete_app", "search_knowledge",
-	"list_pods", "get_events", "list_revisions", "get_build", "get_config", "config_diff", "set_quota", "set_config", "add_member"}
+	"list_pods", "get_events", "list_revisions", "get_build", "get_config", "config_diff", "set_quota", "set_config", "add_member", "create_app", "get_app_config"}
 
 func bound() *Model { return &Model{tools: allTools} }
 

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/cloudwego/eino/schema"
-
 	"k8s-manage/internal/textutil"
 )
 
@@ -17,54 +15,6 @@ import (
 // nouns (Chinese and English), fill the intent's slots with extractors that resolve names
 // against what exists (the tenant's apps and environments, from the system prompt), and ask
 // when a required slot is missing or ambiguous. It knows no phrasing, only words and slots.
-
-// view is what the model knows of the person's world: from the system prompt.
-type view struct {
-	tenant string
-	envs   []string
-	apps   []string
-}
-
-var (
-	promptTenantRe = regexp.MustCompile(`in tenant ([a-z0-9-]+), env [a-z0-9]+`)
-	promptEnvsRe   = regexp.MustCompile(`Envs of [a-z0-9-]+: ([a-z0-9, ]+)\.`)
-	promptAppsRe   = regexp.MustCompile(`Apps in [a-z0-9]+: ([^\n]*?)\.(?:\n|$)`)
-)
-
-// viewOf reads the turn's system prompt (agent/prompt.tmpl).
-func viewOf(msgs []*schema.Message) view {
-	var v view
-	for _, m := range msgs {
-		if m.Role != schema.System || !strings.HasPrefix(m.Content, "You are k8s-manage") {
-			continue
-		}
-		if mm := promptTenantRe.FindStringSubmatch(m.Content); mm != nil {
-			v.tenant = mm[1]
-		}
-		if mm := promptEnvsRe.FindStringSubmatch(m.Content); mm != nil {
-			v.envs = splitList(mm[1])
-		}
-		if mm := promptAppsRe.FindStringSubmatch(m.Content); mm != nil && mm[1] != "none" {
-			for _, a := range splitList(mm[1]) {
-				if !strings.HasPrefix(a, "…") {
-					v.apps = append(v.apps, a)
-				}
-			}
-		}
-		break
-	}
-	return v
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // normalise lower-cases, maps full-width characters to ASCII and drops politeness, which makes a
 // request of a question ("could you restart x?", "能不能帮我重启一下 x").
@@ -83,8 +33,12 @@ func normalise(text string) string {
 	for _, re := range politeness {
 		s = re.ReplaceAllString(s, " ")
 	}
+	s = phrasalRe.ReplaceAllString(s, "$1 $3 $2") // "roll it back" is "roll back it"
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// phrasalRe is a phrasal verb split by its object.
+var phrasalRe = regexp.MustCompile(`\b(roll|scale|turn|shut|bring|spin|kick|cut)\s+(it|that|them|this|everything)\s+(back|up|down|off|on|over)\b`)
 
 var politeness = []*regexp.Regexp{
 	regexp.MustCompile(`\b(?:could|can|would|will) you(?: please)?\b|\bplease\b|\bpls\b|\bkindly\b|\bfor me\b|\bi need you to\b|\bi'?d like you to\b|\bgo ahead and\b|\bhelp me\b`),
@@ -109,6 +63,9 @@ type intent struct {
 	not      []string // none of these may appear
 	required []string // slots that must be filled, else a question
 	weight   int      // breaks ties: more specific intents first
+	// bindOnly intents name a tool for a hosted model's binding (Candidates); the builtin model
+	// does not call it (it cannot fill the tool's arguments from a message alone).
+	bindOnly bool
 }
 
 var intents = []intent{
@@ -116,35 +73,35 @@ var intents = []intent{
 	{tool: "set_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩", "弹性伸缩"}, needs: []string{"two-numbers"},
 		not: []string{"关", "删", "remove", "turn off", "disable", "delete"}, required: []string{"app", "min_replicas", "max_replicas"}, weight: 9},
 	{tool: "delete_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩"}, needs: []string{"关", "删", "remove", "turn off", "disable", "delete", "去掉"}, required: []string{"app"}, weight: 9},
-	{tool: "get_hpa", verbs: []string{"hpa", "autoscaler", "自动扩缩", "自动伸缩"}, required: []string{"app"}, weight: 8},
+	{tool: "get_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩"}, required: []string{"app"}, weight: 8},
 	{tool: "start_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"image-slot"}, required: []string{"app", "image", "weight_percent"}, weight: 9},
-	{tool: "promote_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"全量", "promote", "推全", "100%", "looks good", "没问题", "go ahead", "rollout fully"}, required: []string{"app"}, weight: 10},
-	{tool: "abort_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"撤", "中止", "终止", "停止", "abort", "kill", "cancel", "stop", "有问题", "取消"}, required: []string{"app"}, weight: 10},
-	{tool: "switch_blue_green", verbs: []string{"蓝绿", "blue-green", "blue green", "bluegreen"}, required: []string{"app"}, weight: 9},
-	{tool: "clone_environment", verbs: []string{"clone", "copy", "复制", "克隆"}, needs: []string{"env", "环境", " to ", "into", "到"}, required: []string{"from_env", "to_env"}, weight: 8},
-	{tool: "provision_service", verbs: []string{"redis", "mysql", "postgres", "kafka"}, needs: []string{"申请", "开", "创建", "建", "need", "provision", "create", "set up", "give me", "want"}, required: []string{"type", "name"}, weight: 8},
+	{tool: "promote_canary", verbs: []string{"canary", "金丝雀", "灰度", "promote", "推全", "全量"}, needs: []string{"全量", "promote", "推全", "100%", "looks good", "没问题", "go ahead", "rollout fully", "full rollout", "go full", "all traffic", "roll it out"}, required: []string{"app"}, weight: 10},
+	{tool: "abort_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"撤", "中止", "终止", "停止", "abort", "kill", "cancel", "stop", "有问题", "取消", "停掉", "停了", "撤"}, required: []string{"app"}, weight: 10},
+	{tool: "switch_blue_green", verbs: []string{"蓝绿", "blue-green", "blue green", "bluegreen", "other color", "other colour", "cut over", "切到绿", "切到蓝"}, required: []string{"app"}, weight: 9},
+	{tool: "clone_environment", verbs: []string{"clone", "copy", "mirror", "复制", "克隆"}, needs: []string{"env", "环境", " to ", "into", "到"}, required: []string{"from_env", "to_env"}, weight: 8},
+	{tool: "provision_service", verbs: []string{"redis", "mysql", "postgres", "kafka"}, needs: []string{"申请", "开", "创建", "建", "need", "provision", "create", "set up", "spin up", "give me", "want"}, required: []string{"type", "name"}, weight: 8},
 	{tool: "add_member", verbs: []string{"@"}, needs: []string{"加", "add", "give", "role", "角色", "invite", "当", "as"}, required: []string{"email", "role"}, weight: 8},
 	{tool: "set_config", verbs: []string{"="}, required: []string{"app", "key", "value"}, weight: 7},
-	{tool: "set_config", verbs: []string{"配置", "config", "设成", "设为", "设置为", "改为", "改成", "set ", "change "}, needs: []string{"key"}, required: []string{"app", "key", "value"}, weight: 6},
-	{tool: "config_diff", verbs: []string{"配置", "config"}, needs: []string{"谁动", "改了什么", "变更", "变化", "changed", "change history", "diff", "改动"}, required: []string{"app"}, weight: 7},
+	{tool: "set_config", verbs: []string{"配置", "config", "设成", "设为", "设置为", "改为", "改成", "换成", "改到", "->", "set ", "change "}, needs: []string{"key"}, required: []string{"app", "key", "value"}, weight: 6},
+	{tool: "config_diff", verbs: []string{"配置", "config"}, needs: []string{"谁动", "动过", "改了什么", "变更", "变化", "changed", "change history", "changes", "diff", "改动", "touch", "anyone", "recently"}, required: []string{"app"}, weight: 7},
 	{tool: "get_config", verbs: []string{"配置", "config", "settings", "env vars", "环境变量"}, required: []string{"app"}, weight: 5},
-	{tool: "set_quota", verbs: []string{"配额", "quota"}, needs: []string{"提", "改", "调", "设", "raise", "set", "increase", "lower", "change"}, required: []string{"hard"}, weight: 7},
-	{tool: "get_quota", verbs: []string{"配额", "quota", "resource limits", "资源限制", "limits"}, weight: 5},
-	{tool: "get_bill", verbs: []string{"账单", "花了多少", "费用", "开销", "bill", "spend", "cost", "花费"}, weight: 5},
+	{tool: "set_quota", verbs: []string{"配额", "quota"}, needs: []string{"提", "改", "调", "设", "raise", "set", "increase", "lower", "change", "bump"}, required: []string{"hard"}, weight: 7},
+	{tool: "get_quota", verbs: []string{"配额", "quota", "resourcequota", "resource limits", "资源限制", "limits"}, weight: 5},
+	{tool: "get_bill", verbs: []string{"账单", "花了多少", "费用", "开销", "bill", "spend", "spent", "cost", "花费", "pay", "paid"}, weight: 5},
 	{tool: "list_tenants", verbs: []string{"团队", "租户", "teams", "tenants"}, needs: []string{"我", " i ", "my", "am i"}, weight: 5},
 	{tool: "trigger_build", verbs: []string{"构建", "build", "打包", "编译"}, needs: []string{"kick off", "trigger", "start", "run", "从", "from", "分支", "branch", "一下", "构建 "}, not: []string{"最近", "recent", "成功", "pass", "status", "history", "did"}, required: []string{"app"}, weight: 6},
 	{tool: "get_build", verbs: []string{"构建", "build"}, needs: []string{"build-id"}, required: []string{"build"}, weight: 7},
 	{tool: "list_builds", verbs: []string{"构建", "build"}, weight: 4},
 	{tool: "delete_service_instance", verbs: []string{"删除", "删掉", "delete", "remove", "drop"}, needs: []string{"实例", "instance", "中间件", "redis", "mysql", "postgres", "kafka", "database", "数据库"}, required: []string{"name"}, weight: 8},
-	{tool: "list_service_instances", verbs: []string{"中间件", "数据库", "databases", "service instances", "服务实例", "instances of services", "缓存"}, weight: 4},
-	{tool: "search_knowledge", verbs: []string{"知识库", "runbook", "文档", "docs", "documentation", "manual"}, needs: []string{"搜", "查", "search", "look up", "find"}, required: []string{"query"}, weight: 6},
-	{tool: "list_revisions", verbs: []string{"版本", "revision", "rollout history", "release history", "history"}, not: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "回到", "undo", "go back"}, required: []string{"app"}, weight: 5},
+	{tool: "list_service_instances", verbs: []string{"中间件", "数据库", "databases", "service instances", "服务实例", "instances of services", "缓存", "instances"}, weight: 4},
+	{tool: "search_knowledge", verbs: []string{"知识库", "runbook", "文档", "docs", "documentation", "manual", "faq", "oncall", "on-call"}, needs: []string{"搜", "查", "search", "look up", "find"}, required: []string{"query"}, weight: 6},
+	{tool: "list_revisions", verbs: []string{"版本", "revision", "rollout history", "release history", "history", "versions", "发布记录"}, not: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "回到", "undo", "go back"}, required: []string{"app"}, weight: 5},
 	// The plain app operations.
 	{tool: "rollback_app", verbs: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "undo", "回到", "go back"}, required: []string{"app"}, weight: 6},
-	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "upgrade", "上线", "roll out", "更新", "update"},
+	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "升到", "upgrade", "上线", "roll out", "更新", "update", "bump", "ship", "上"},
 		needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本", "deploy!", "发布", "上线", "roll out"},
 		not:   []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
-	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot"}, not: []string{"为什么", "为啥", "why"}, required: []string{"app"}, weight: 5},
+	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot", "kick!", "拉起"}, not: []string{"为什么", "为啥", "why", "kick off"}, required: []string{"app"}, weight: 5},
 	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
 	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
 		not: []string{"哪", "which", "list", "自动"}, required: []string{"app", "replicas"}, weight: 4},
@@ -153,10 +110,19 @@ var intents = []intent{
 	{tool: "scale_app", verbs: []string{"停止", "停掉", "stop"}, not: []string{"canary", "灰度", "金丝雀"}, required: []string{"app"}, weight: 4},
 	{tool: "diagnose", verbs: []string{"为什么", "为啥", "挂了", "起不来", "报错", "崩溃", "一直重启", "老是重启", "crash", "restarting", "won't start", "wont start", "not starting", "what's wrong", "whats wrong",
 		"503", "502", "500", "排查", "诊断", "diagnose", "going on", "error", "failing", "broken", "not running", "isn't running", "没跑起来", "不正常", "出问题", "pending"}, required: []string{"app"}, weight: 5},
-	{tool: "get_pod_logs", verbs: []string{"日志", "log"}, required: []string{"app"}, weight: 6},
-	{tool: "get_events", verbs: []string{"事件", "event"}, required: []string{"app"}, weight: 5},
-	{tool: "list_pods", verbs: []string{"pod", "容器组", "节点"}, not: []string{"重启"}, required: []string{"app"}, weight: 4},
-	{tool: "list_apps", verbs: []string{"哪些服务", "哪些应用", "什么服务", "什么应用", "都部署了", "部署了啥", "有哪些应用", "what apps", "which apps", "list apps", "list my app", "applications", "everything that's deployed", "everything deployed", "what's deployed", "所有应用", "应用列表"}, weight: 3},
+	{tool: "get_pod_logs", verbs: []string{"日志", "log", "grep", "tail", "lines", "previous container", "上一个容器", "崩溃前"}, required: []string{"app"}, weight: 6},
+	{tool: "get_events", verbs: []string{"事件", "event"}, weight: 5},
+	{tool: "list_pods", verbs: []string{"pod", "容器组", "节点"}, not: []string{"重启"}, weight: 4},
+	// The app's editable spec: image, resources, probes, ports.
+	{tool: "get_app_config", verbs: []string{"resources", "资源限制", "探针", "probe", "spec", "ports", "用的什么镜像", "what image", "cpu 给了"}, not: []string{"quota", "配额"},
+		required: []string{"app"}, weight: 6},
+	// A change of an app's resources or probes: the whole spec goes in one update.
+	{tool: "update_app", verbs: []string{"资源", "resources", "cpu", "memory", "内存", "limit", "request", "probe", "探针"},
+		needs: []string{"调", "改", "给", "set", "give", "change", "raise", "bump", "increase", "lower"}, not: []string{"quota", "配额"}, bindOnly: true},
+	// A new app: a name the tenant does not have yet, and an image.
+	{tool: "create_app", verbs: []string{"create", "新建", "创建", "起一个", "spin up", "new app", "new service", "deploy a new"},
+		needs: []string{"image-slot", "image", "镜像"}, required: []string{"new_app", "image"}, weight: 9},
+	{tool: "list_apps", verbs: []string{"哪些服务", "哪些应用", "什么服务", "什么应用", "都部署了", "部署了啥", "有哪些应用", "what apps", "which apps", "list apps", "list my app", "every app", "all apps", "all the apps", "applications", "everything that's deployed", "everything deployed", "what's deployed", "所有应用", "应用列表"}, weight: 3},
 	{tool: "get_app_status", verbs: []string{"状态", "怎么样", "还好", "正常", "healthy", "status", "how is", "how's", "doing", "check on", "运行", "跑得", "looking", "ok?"}, required: []string{"app"}, weight: 3},
 }
 
@@ -188,6 +154,9 @@ func parse(text string, v view) (result, bool) {
 	}
 	best, bestScore := -1, 0
 	for i, in := range intents {
+		if in.bindOnly {
+			continue
+		}
 		score := in.score(scored, sl)
 		if score > bestScore || (score == bestScore && score > 0 && in.weight > intents[best].weight) {
 			best, bestScore = i, score
@@ -224,7 +193,11 @@ var yieldToSymptom = map[string]bool{"diagnose": true, "get_app_status": true, "
 
 // failureReport turns a reported failure into a diagnose call scoped to what the message names.
 func failureReport(s string, sl slots, v view, best int) (result, bool) {
-	sym, why := symptom(s)
+	reported := s // a config key names a setting, not a failure: TIMEOUT_MS reports no timeout
+	if sl.key != "" {
+		reported = blank(s, strings.ToLower(sl.key))
+	}
+	sym, why := symptom(reported)
 	name := resourceNamed(s, sl, v)
 	if !sym && !(why && name != "") {
 		return result{}, false
@@ -351,6 +324,13 @@ type slots struct {
 	build      string
 	since      string
 	secret     bool
+	tag        string // a bare version ("1.27.3"), the image of a named app with that tag
+	newName    string // a name for something new: "an app named landing"
+	newImage   string // the image of a new app, with or without a tag
+	grep       string
+	sinceSecs  int    // "the last 10 minutes"
+	period     string // a month, YYYY-MM
+	quantity   string // the last amount with its unit: "32Gi", "16"
 }
 
 var (
@@ -358,10 +338,11 @@ var (
 	numberRe     = regexp.MustCompile(`(\d+)`)
 	percentRe    = regexp.MustCompile(`(\d{1,3})\s*(?:%|percent|％)`)
 	imageRe      = regexp.MustCompile(`(?:^|\s)((?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9][a-z0-9._/-]*:[a-z0-9][a-z0-9._-]*|[a-z0-9.-]+\.[a-z]{2,}(?::\d+)?/[a-z0-9._/-]+(?::[a-z0-9._-]+)?)`)
-	keyValRe     = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,})(?:\s+(?:of|for|in|on)\s+[a-z][a-z0-9-]*)?\s*(?:=|设成|设为|设置为|改为|改成|改到|to|为)\s*["']?([^\s"'，。,()（）]+)`)
+	keyValRe     = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,})(?:\s+(?:of|for|in|on)\s+[a-z][a-z0-9-]*)?\s*(?:=|->|设成|设为|设置为|改为|改成|改到|换成|to|为)\s*["']?([^\s"'，。,()（）]+)`)
 	buildRe      = regexp.MustCompile(`(?:构建|build)\s*#?([a-z0-9-]*\d[a-z0-9-]*)`)
 	sinceRe      = regexp.MustCompile(`(\d+)\s*(小时|hours?|h\b|分钟|minutes?|min\b|天|days?|d\b)`)
 	instRe       = regexp.MustCompile(`(?:instance|实例)\s+([a-z][a-z0-9-]*[a-z0-9])`)
+	instBeforeRe = regexp.MustCompile(`([a-z][a-z0-9-]*[a-z0-9])\s+(?:(?:redis|mysql|postgres\w*|kafka)\s+)?(?:instance|这个数据库实例|数据库实例|实例|中间件)`)
 	nameRe       = regexp.MustCompile(`(?:叫|名字叫|名为|named|called)\s*([a-z][a-z0-9-]*[a-z0-9])`)
 	secretRe     = regexp.MustCompile(`secret|密钥|机密|敏感`)
 	tenantWordRe = regexp.MustCompile(`租户|团队|tenant`)
@@ -470,6 +451,11 @@ func extract(raw, s string, v view) slots {
 	for _, w := range sl.envs {
 		masked = regexp.MustCompile(`\b`+regexp.QuoteMeta(w)+`\b`).ReplaceAllString(masked, " ")
 	}
+	// A log filter ("grep for timeout") is text to look for, not a name.
+	if m := grepRe.FindStringSubmatch(raw); m != nil {
+		sl.grep = m[1]
+		masked = blank(masked, strings.ToLower(m[1]))
+	}
 	// Words that are no known app: near misses ("gatway", "api" of two apps) make a question;
 	// any other name-like word may be an app the list does not show (it is checked by the tool).
 	for _, w := range wordRe.FindAllString(masked, -1) {
@@ -489,23 +475,32 @@ func extract(raw, s string, v view) slots {
 			sl.guess = w
 		}
 	}
-	if m := percentRe.FindStringSubmatch(masked); m != nil {
+	counted := masked // what amounts are read from: a version tag counts nothing
+	if sl.image == "" {
+		if ms := versionRe.FindAllStringSubmatch(masked, -1); len(ms) > 0 {
+			sl.tag = ms[len(ms)-1][1]
+			for _, m := range ms {
+				counted = strings.Replace(counted, m[1], " ", 1)
+			}
+		}
+	}
+	if m := percentRe.FindStringSubmatch(counted); m != nil {
 		sl.percent, _ = strconv.Atoi(m[1])
-		masked = strings.Replace(masked, m[0], " ", 1)
+		counted = strings.Replace(counted, m[0], " ", 1)
 	}
-	if m := linesRe.FindStringSubmatch(masked); m != nil {
+	if m := linesRe.FindStringSubmatch(counted); m != nil {
 		sl.lines, _ = strconv.Atoi(m[1])
-		masked = strings.Replace(masked, m[0], " ", 1)
+		counted = strings.Replace(counted, m[0], " ", 1)
 	}
-	for _, m := range numberRe.FindAllString(masked, -1) {
+	for _, m := range numberRe.FindAllString(counted, -1) {
 		n, _ := strconv.Atoi(m)
 		sl.numbers = append(sl.numbers, n)
 	}
 	if len(sl.numbers) == 0 {
-		for _, w := range enNumberRe.FindAllString(masked, -1) {
+		for _, w := range enNumberRe.FindAllString(counted, -1) {
 			sl.numbers = append(sl.numbers, enNumbers[w])
 		}
-		plain := strings.NewReplacer("上一个", "", "下一个", "", "一下", "", "一份", "").Replace(masked)
+		plain := strings.NewReplacer("上一个", "", "下一个", "", "一下", "", "一份", "").Replace(counted)
 		for w, n := range cnNumbers {
 			if strings.Contains(plain, w+"个") || strings.Contains(plain, "到"+w) || strings.Contains(plain, "成"+w) {
 				sl.numbers = append(sl.numbers, n)
@@ -551,10 +546,14 @@ func extract(raw, s string, v view) slots {
 			sl.since = m[1] + "h"
 		}
 	}
-	if m := instRe.FindStringSubmatch(s); m != nil && sl.name == "" {
-		sl.name = m[1]
+	for _, m := range slices.Concat(instRe.FindAllStringSubmatch(s, -1), instBeforeRe.FindAllStringSubmatch(s, -1)) {
+		if sl.name == "" && !stopWords[m[1]] && !isVerbWord(m[1]) {
+			sl.name = m[1]
+		}
 	}
 	sl.secret = secretRe.MatchString(s)
+	sl.bareTag(masked, v)
+	sl.words(raw, s, v)
 	switch {
 	case strings.Contains(s, "cpu"):
 		sl.quotaRes = "requests.cpu"
@@ -586,7 +585,7 @@ func isWord(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' |
 
 // envContext: "test" is an environment when the message says so ("in test", "test 环境", "to prod").
 func envContext(s, env string) bool {
-	return regexp.MustCompile(`(?:\b(?:in|on|to|into|from|of)\s+(?:the\s+)?` + env + `\b|\b` + env + `\s*(?:环境|env\b|environment)|^` + env + `\s|(?:到|从|在)\s*` + env + `\b)`).MatchString(s)
+	return regexp.MustCompile(`(?:\b(?:in|on|to|into|from|of|for|clone|copy|mirror)\s+(?:the\s+)?` + env + `\b|\b` + env + `\s*(?:环境|env\b|environment)|^` + env + `\s|(?:到|从|在)\s*` + env + `\b)`).MatchString(s)
 }
 
 var verbWords = regexp.MustCompile(`^(?:scale|restart|roll|rollback|back|deploy|show|list|get|set|delete|remove|stop|start|check|tail|give|run|make|bump|reduce|need|what|how|why|is|are|does|do|can|we|i|you|kick|off|build|create|look|up|on|with|at|up|down|status|doing|healthy|logs|events|config|image|canary|promote|abort|kill|flip|revert|undo|go|previous|version|revision|new|last|lines|copies|instances|replica|replicas|between|and|min|max|target|cpu|percent)$`)
@@ -650,7 +649,12 @@ func (sl slots) get(tool, name string) (any, bool) {
 			return sl.numbers[1], true
 		}
 	case "image":
+		if tool == "create_app" && sl.image == "" {
+			return sl.newImage, sl.newImage != ""
+		}
 		return sl.image, sl.image != ""
+	case "new_app":
+		return sl.newName, sl.newName != ""
 	case "weight_percent":
 		return sl.percent, sl.percent > 0
 	case "key":
@@ -658,8 +662,8 @@ func (sl slots) get(tool, name string) (any, bool) {
 	case "value":
 		return sl.value, sl.value != ""
 	case "hard":
-		if len(sl.numbers) > 0 && sl.quotaRes != "" {
-			return map[string]any{sl.quotaRes: strconv.Itoa(sl.numbers[len(sl.numbers)-1])}, true
+		if sl.quantity != "" && sl.quotaRes != "" {
+			return map[string]any{sl.quotaRes: sl.quantity}, true
 		}
 	case "email":
 		return sl.email, sl.email != ""
@@ -734,6 +738,31 @@ func (sl slots) optional(tool string, args map[string]any) {
 	case "list_builds":
 		if len(sl.apps) == 1 {
 			args["app"] = sl.apps[0]
+		}
+	case "list_pods":
+		if len(sl.apps) > 0 {
+			args["app"] = sl.apps[0]
+		}
+	case "create_app":
+		args["app"] = args["new_app"]
+		delete(args, "new_app")
+		if n := len(sl.numbers); n > 0 {
+			args["replicas"] = sl.numbers[n-1]
+		}
+	case "get_bill":
+		if sl.period != "" {
+			args["period"] = sl.period
+		}
+	}
+	if tool == "get_events" && len(sl.apps) > 0 {
+		args["object"] = sl.apps[0]
+	}
+	if tool == "get_pod_logs" {
+		if sl.grep != "" {
+			args["grep"] = sl.grep
+		}
+		if sl.sinceSecs > 0 {
+			args["since_seconds"] = sl.sinceSecs
 		}
 	}
 }

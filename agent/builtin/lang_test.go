@@ -5,21 +5,23 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudwego/eino/schema"
 )
 
-// prompt is a system prompt as agent/prompt.tmpl renders it for a tenant with these apps.
-const prompt = `You are k8s-manage, the ChatOps assistant of a Kubernetes PaaS.
-Asking: dev@example.com, developer in tenant shop, env dev; surface web; today 2026-11-30 (Monday).
-Envs of shop: dev, staging, prod. Apps in dev: cart, cart-worker, billing-api, inventory-api, gateway.
-Rules:`
+// shop is the world the agent passes for a developer of tenant shop in dev.
+var shop = WithWorld(World{Tenant: "shop", Env: "dev", Role: "developer", Envs: []string{"dev", "staging", "prod"},
+	Apps: []App{{"cart", "registry.example.com/shop/cart:1.2.0", 2}, {"cart-worker", "registry.example.com/shop/cart-worker:1.2.0", 1},
+		{"billing-api", "registry.example.com/shop/billing-api:3.0.1", 2}, {"inventory-api", "registry.example.com/shop/inventory-api:0.9.0", 3},
+		{"gateway", "nginx:1.27", 2}},
+	Today: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)})
 
 // turnWith runs one step of the model for text, with the prompt and every tool bound.
 func turnWith(t *testing.T, text string) *schema.Message {
 	t.Helper()
 	bound, _ := New().WithTools(toolInfos(allTools...))
-	msg, err := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), schema.UserMessage(text)})
+	msg, err := bound.Generate(context.Background(), []*schema.Message{schema.UserMessage(text)}, shop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +113,14 @@ func TestAmbiguityAsks(t *testing.T) {
 	}
 }
 
-// A near miss of an app's name gets "did you mean".
-func TestDidYouMean(t *testing.T) {
-	msg := turnWith(t, "restart gatway")
-	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "gateway") || !strings.Contains(msg.Content, "?") {
-		t.Fatalf("got %q %+v", msg.Content, msg.ToolCalls)
+// A typo one edit from exactly one app (or verb) is read as it; a word close to two apps asks.
+func TestTypos(t *testing.T) {
+	check(t, "restart gatway", want{"restart_app", map[string]any{"app": "gateway"}})
+	check(t, "scael cart to 3", want{"scale_app", map[string]any{"app": "cart", "replicas": 3}})
+	check(t, "rollbak billing-api", want{"rollback_app", map[string]any{"app": "billing-api"}})
+	msg := turnWith(t, "restart the api") // part of two apps: billing-api, inventory-api
+	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "?") {
+		t.Fatalf("a name close to two apps: got %q %+v", msg.Content, msg.ToolCalls)
 	}
 }
 
@@ -129,12 +134,12 @@ func TestQuestionsAndNotUnderstood(t *testing.T) {
 		"\n副本数由 Deployment 的 replicas 决定，扩容 scale 需要审批。\n>>>")
 	bound, _ := New().WithTools(toolInfos(allTools...))
 	for _, text := range []string{"what a lovely day", "给我讲个笑话", "asdf qwer"} {
-		msg, _ := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), docs, schema.UserMessage(text)})
+		msg, _ := bound.Generate(context.Background(), []*schema.Message{docs, schema.UserMessage(text)}, shop)
 		if len(msg.ToolCalls) != 0 || strings.Contains(msg.Content, "manual/scale") || !strings.Contains(msg.Content, "did not understand") {
 			t.Errorf("%q: want an honest did-not-understand, got %q", text, msg.Content)
 		}
 	}
-	msg, _ := bound.Generate(context.Background(), []*schema.Message{schema.SystemMessage(prompt), docs, schema.UserMessage("怎么扩容副本")})
+	msg, _ := bound.Generate(context.Background(), []*schema.Message{docs, schema.UserMessage("怎么扩容副本")}, shop)
 	if !strings.Contains(msg.Content, "manual/scale") {
 		t.Errorf("a how-to question did not get the docs: %q", msg.Content)
 	}
@@ -154,10 +159,10 @@ func TestBareAppLooksAtIt(t *testing.T) {
 // The language layer's cost per message (it runs on every turn of the offline model).
 func BenchmarkUnderstand(b *testing.B) {
 	bound, _ := New().WithTools(toolInfos(allTools...))
-	msgs := []*schema.Message{schema.SystemMessage(prompt), schema.UserMessage("could you scale the gateway service to 7 replicas in staging")}
+	msgs := []*schema.Message{schema.UserMessage("could you scale the gateway service to 7 replicas in staging")}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := bound.Generate(context.Background(), msgs); err != nil {
+		if _, err := bound.Generate(context.Background(), msgs, shop); err != nil {
 			b.Fatal(err)
 		}
 	}

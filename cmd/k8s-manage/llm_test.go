@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type llmMessage struct {
 
 type llmStep struct {
 	Bytes, Tools, ToolBytes int
+	Names                   []string // the tool schemas the step carried
 	Last                    llmMessage
 }
 
@@ -53,6 +55,13 @@ func (f *scriptedLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := llmStep{Bytes: len(body), Tools: len(req.Tools), Last: req.Messages[len(req.Messages)-1]}
 	for _, t := range req.Tools {
 		st.ToolBytes += len(t)
+		var fn struct {
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		_ = json.Unmarshal(t, &fn)
+		st.Names = append(st.Names, fn.Function.Name)
 	}
 	f.mu.Lock()
 	f.steps = append(f.steps, st)
@@ -159,6 +168,44 @@ func TestModelCorrectsABadToolArgument(t *testing.T) {
 	defer fake.mu.Unlock()
 	if len(fake.steps) != 3 || fake.steps[1].Last.Role != "tool" || !strings.Contains(fake.steps[1].Last.Content, "top_k") {
 		t.Fatalf("model steps: %+v", fake.steps)
+	}
+}
+
+// A hosted model that lacks the tool a task needs asks find_tools: the tools it answers are bound
+// from the next step on, and the model calls one.
+func TestFindToolsBindsTheNextStep(t *testing.T) {
+	a, fake, dev, name := llmWorld(t, func(msgs []llmMessage) (string, string, string) {
+		last := msgs[len(msgs)-1]
+		switch {
+		case last.Role == "user":
+			return "", "find_tools", `{"task":"list recent builds"}`
+		case last.Role == "tool" && strings.Contains(last.Content, "list_builds"):
+			return "", "list_builds", `{}`
+		default:
+			return "No builds yet.", "", ""
+		}
+	})
+	es := turn(t, a, dev, name, "discover", "anything new from ci today?")
+	if f := eventOf(es, agent.EventFinal); f == nil {
+		t.Fatalf("events %+v", es)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.steps) != 3 {
+		t.Fatalf("model steps: %+v", fake.steps)
+	}
+	if slices.Contains(fake.steps[0].Names, "list_builds") || !slices.Contains(fake.steps[0].Names, "find_tools") {
+		t.Fatalf("first step carried %v", fake.steps[0].Names)
+	}
+	if !slices.Contains(fake.steps[1].Names, "list_builds") {
+		t.Fatalf("after find_tools the step carried %v", fake.steps[1].Names)
+	}
+	ran := false
+	for _, e := range es {
+		ran = ran || e.Type == agent.EventToolFinished && e.Tool == "list_builds"
+	}
+	if !ran {
+		t.Fatalf("list_builds did not run: %+v", es)
 	}
 }
 
