@@ -132,6 +132,9 @@ type Service struct {
 	cp        checkpoints
 	convs     conversations
 	metrics   *metrics
+	// catalog is what people call every tool: the builtin model's intents and a hosted model's
+	// binding read it.
+	catalog *builtin.Catalog
 	// resumes serialises decisions that resume the same checkpoint.
 	resumes sync.Map // checkpoint id -> *sync.Mutex
 }
@@ -211,8 +214,12 @@ func New(opts Options) (*Service, error) {
 	if approvals == nil {
 		approvals = approval.New(opts.Store, nil)
 	}
+	specs := make([]tools.Spec, 0, len(opts.Tools.Tools()))
+	for _, t := range opts.Tools.Tools() {
+		specs = append(specs, t.Spec())
+	}
 	return &Service{opts: opts, prompt: prompt, approvals: approvals, cp: checkpoints{db: opts.Store, seal: opts.Sealer},
-		convs: conversations{opts.Store}, metrics: newMetrics(opts.Registry, approvals.PendingCount)}, nil
+		convs: conversations{opts.Store}, metrics: newMetrics(opts.Registry, approvals.PendingCount), catalog: builtin.NewCatalog(specs)}, nil
 }
 
 // ErrNotAdmin is returned when a user asks for a tenant's audit log without the admin role.

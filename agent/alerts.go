@@ -13,6 +13,7 @@ import (
 	"github.com/cloudwego/eino/schema"
 
 	"k8s-manage/agent/builtin"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/tools"
 )
 
@@ -54,7 +55,7 @@ type Diagnosis struct {
 // Diagnose runs the read-only diagnose tool as r.User and renders the result. It refuses to run
 // anything that needs an approval, and it is audited like a chat tool call.
 func (s *Service) Diagnose(ctx context.Context, r DiagnoseRequest) (*Diagnosis, error) {
-	t, ok := s.opts.Tools.Get("diagnose")
+	t, ok := s.opts.Tools.Get(toolname.Diagnose)
 	if !ok {
 		return nil, errors.New("agent: the diagnose tool is not registered")
 	}

@@ -139,7 +139,7 @@ func (s *Service) resume(ctx context.Context, req *approval.Request) <-chan Even
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TurnTimeout)
 		defer cancel()
 		s.run(ctx, req.ConversationID, caller, req.CheckpointID, nil, nil, &resumeData{interruptID: req.InterruptID, decision: d}, nil,
-			builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Today: s.opts.Now()}, events)
+			builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Today: s.opts.Now(), Catalog: s.catalog}, events)
 	}()
 	return events
 }

@@ -19,7 +19,14 @@ var evalWorld = builtin.World{Tenant: "team-a", Env: "dev", Envs: []string{"dev"
 	Apps: []builtin.App{{Name: "nginx", Image: "nginx:1.27", Replicas: 2}, {Name: "web-api", Image: "registry.local/web-api:1.4.1", Replicas: 2},
 		{Name: "order-service", Image: "registry.local/order-service:2.3.0", Replicas: 2}, {Name: "payment", Image: "registry.local/payment:3.1.2", Replicas: 2},
 		{Name: "checkout", Image: "registry.local/checkout:2.0", Replicas: 2}, {Name: "user-center", Image: "registry.local/user-center:1.9.0", Replicas: 2},
-		{Name: "search-api", Image: "registry.local/search-api:0.8.4", Replicas: 2}}}
+		{Name: "search-api", Image: "registry.local/search-api:0.8.4", Replicas: 2}},
+	Catalog: func() *builtin.Catalog { // the real catalog's words (no platform behind it)
+		var specs []tools.Spec
+		for _, t := range tools.NewRegistry(tools.Deps{}).Tools() {
+			specs = append(specs, t.Spec())
+		}
+		return builtin.NewCatalog(specs)
+	}()}
 
 // The schemas a hosted model's first step carries include the tool each team-chat case needs
 // (evals/teamchat, the dev half; K8SM_TEST_TEAMCHAT_HALF=test for the held-out half, once): the

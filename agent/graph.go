@@ -18,6 +18,7 @@ import (
 
 	"k8s-manage/agent/builtin"
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/knowledge"
 	"k8s-manage/tools"
 )
@@ -101,7 +102,7 @@ func turnError(err error) string {
 }
 
 // coreTools are carried by every turn.
-var coreTools = []string{"search_knowledge", "list_apps", "get_app_status", "list_pods", "get_pod_logs", "diagnose"}
+var coreTools = []string{toolname.SearchKnowledge, toolname.ListApps, toolname.GetAppStatus, toolname.ListPods, toolname.GetPodLogs, toolname.Diagnose}
 
 // choose decides which tools' schemas a turn about text carries: with a hosted model, the core
 // (reading the cluster and the docs), the tools the builtin model's intents read in the text

@@ -15,6 +15,7 @@ import (
 
 	"k8s-manage/agent/builtin"
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/tools"
 )
@@ -170,7 +171,7 @@ func (s *Service) appsOf(ctx context.Context, c tools.Caller) []builtin.App {
 	if c.Tenant == "" || !c.Role.AtLeast(tenant.Viewer) {
 		return nil
 	}
-	out, err := s.opts.Tools.Run(ctx, "list_apps", c, "{}")
+	out, err := s.opts.Tools.Run(ctx, toolname.ListApps, c, "{}")
 	if err != nil {
 		return nil
 	}

@@ -83,7 +83,7 @@ func (s *Service) send(ctx context.Context, t Turn, plan *schema.Message) (<-cha
 	}
 	apps := s.appsOf(ctx, caller)
 	// The builtin model gets the world as typed values (hosted models ignore the option).
-	w := builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Envs: envs, Apps: apps, Today: s.opts.Now()}
+	w := builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Envs: envs, Apps: apps, Today: s.opts.Now(), Catalog: s.catalog}
 	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist), w)
 	pc := promptContext{Caller: caller, Surface: t.Surface, Envs: envs, Date: w.Today, Apps: appNames(apps),
 		Approval: approvals, More: more}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/apps"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/envclone"
@@ -37,11 +38,19 @@ type (
 func (d Deps) configTools() []*Tool {
 	v, dev, adm := tenant.Viewer, tenant.Developer, tenant.Admin
 	ts := unless(d.Config != nil, laterConfig,
-		define[appArgs](Spec{Name: "get_config", Desc: "An application's configuration in the environment (secret values masked).", Risk: ReadOnly, Role: v},
+		define[appArgs](Spec{Name: toolname.GetConfig, Desc: "An application's configuration in the environment (secret values masked).", Risk: ReadOnly, Role: v,
+			Examples: []string{"what's payment's config", "show checkout settings"},
+			Intents: []Intent{
+				{Verbs: []string{"配置", "config", "settings", "env vars", "环境变量"}, Required: []string{"app"}, Weight: 5},
+			}},
 			func(ctx context.Context, c Call, in *appArgs, _ bool) (any, error) {
 				return d.Config.Get(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, false)
 			}),
-		define[configDiffArgs](Spec{Name: "config_diff", Desc: "What changed in an application's configuration over a recent period: keys added, changed, removed, with authors (secrets masked).", Risk: ReadOnly, Role: v},
+		define[configDiffArgs](Spec{Name: toolname.ConfigDiff, Desc: "What changed in an application's configuration over a recent period: keys added, changed, removed, with authors (secrets masked).", Risk: ReadOnly, Role: v,
+			Examples: []string{"what changed in payment's config in the last 24h", "config diff for checkout over the past 6 hours"},
+			Intents: []Intent{
+				{Verbs: []string{"配置", "config"}, Needs: []string{"谁动", "动过", "改了什么", "变更", "变化", "changed", "change history", "changes", "diff", "改动", "touch", "anyone", "recently"}, Required: []string{"app"}, Weight: 7},
+			}},
 			func(ctx context.Context, c Call, in *configDiffArgs, _ bool) (any, error) {
 				since := 24 * time.Hour
 				if in.Since != "" {
@@ -52,14 +61,23 @@ func (d Deps) configTools() []*Tool {
 				}
 				return d.Config.Diff(ctx, pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, time.Now().Add(-since), time.Time{})
 			}),
-		define[setConfigArgs](Spec{Name: ToolSetConfig, Desc: "Set a configuration value (or, with secret, an encrypted secret) of an application; the app reloads it.", Risk: Mutating, Role: dev},
+		define[setConfigArgs](Spec{Name: toolname.SetConfig, Desc: "Set a configuration value (or, with secret, an encrypted secret) of an application; the app reloads it.", Risk: Mutating, Role: dev,
+			Examples: []string{"GATEWAY_URL 换成 https://gw.internal.example.com on web-api", "checkout 的 TIMEOUT_MS 改成 3000"},
+			Intents: []Intent{
+				{Verbs: []string{"="}, Required: []string{"app", "key", "value"}, Weight: 7},
+				{Verbs: []string{"配置", "config", "设成", "设为", "设置为", "改为", "改成", "换成", "改到", "->", "set ", "change "}, Needs: []string{NeedKey}, Required: []string{"app", "key", "value"}, Weight: 6},
+			}},
 			func(ctx context.Context, c Call, in *setConfigArgs, dry bool) (any, error) {
 				return d.Config.Set(ctx, tenant.Identity(c.User), pconfig.Ref{Tenant: c.Tenant, Env: c.Env, App: in.App}, in.Key, in.Value,
 					pconfig.SetOptions{Secret: in.Secret, DryRun: dry})
 			}),
 	)
 	return append(ts, unless(d.Clone != nil, laterEnv,
-		define[cloneArgs](Spec{Name: "clone_environment", Desc: "Clone an environment's apps, configs (secrets re-encrypted), autoscalers and quota to another environment.", Risk: Mutating, Role: adm},
+		define[cloneArgs](Spec{Name: toolname.CloneEnvironment, Desc: "Clone an environment's apps, configs (secrets re-encrypted), autoscalers and quota to another environment.", Risk: Mutating, Role: adm,
+			Examples: []string{"clone dev to test", "copy everything from test into dev"},
+			Intents: []Intent{
+				{Verbs: []string{"clone", "copy", "mirror", "复制", "克隆"}, Needs: []string{"env", "环境", " to ", "into", "到"}, Required: []string{"from_env", "to_env"}, Weight: 8},
+			}},
 			func(ctx context.Context, c Call, in *cloneArgs, dry bool) (any, error) {
 				ov := map[string]envclone.Override{}
 				for app, img := range in.Images {

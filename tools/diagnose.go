@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/tenant"
@@ -101,15 +102,15 @@ func configChange(v pconfig.Version) diagnose.Change {
 func toolFor(a diagnose.Action) string {
 	switch a {
 	case diagnose.Rollback:
-		return ToolRollbackApp
+		return toolname.RollbackApp
 	case diagnose.ReadLogs:
-		return ToolGetPodLogs
+		return toolname.GetPodLogs
 	case diagnose.ShowQuota:
-		return ToolGetQuota
+		return toolname.GetQuota
 	case diagnose.SetAutoscale:
-		return ToolSetHPA
+		return toolname.SetHPA
 	case diagnose.RestoreValue:
-		return ToolSetConfig
+		return toolname.SetConfig
 	default:
 		return ""
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/eino-contrib/jsonschema"
 
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
@@ -30,7 +31,12 @@ var QuotaKeys = []string{"requests.cpu", "requests.memory", "limits.cpu", "limit
 // memberTools manage the tenant itself: who is in it, and its quota.
 func (d Deps) memberTools() []*Tool {
 	adm := tenant.Admin
-	quotaTool := define[quotaArgs](Spec{Name: "set_quota", Desc: "Change hard limits of the environment's resource quota.", Risk: Mutating, Role: adm},
+	quotaTool := define[quotaArgs](Spec{Name: toolname.SetQuota, Desc: "Change hard limits of the environment's resource quota.", Risk: Mutating, Role: adm,
+		ChatOnly: true, // a quota change is asked in chat, and approved there
+		Examples: []string{"raise the cpu quota to 16", "bump pods quota in test to 50"},
+		Intents: []Intent{
+			{Verbs: []string{"配额", "quota"}, Needs: []string{"提", "改", "调", "设", "raise", "set", "increase", "lower", "change", "bump"}, Required: []string{"hard"}, Weight: 7},
+		}},
 		func(ctx context.Context, c Call, in *quotaArgs, dry bool) (any, error) {
 			for k := range in.Hard {
 				if !slices.Contains(QuotaKeys, k) {
@@ -43,12 +49,20 @@ func (d Deps) memberTools() []*Tool {
 		p.PropertyNames = &jsonschema.Schema{Type: "string", Enum: anySlice(QuotaKeys)}
 	}
 	return []*Tool{
-		define[noArgs](Spec{Name: "list_tenants", Desc: "The tenants you belong to and your role in each.", Risk: ReadOnly},
+		define[noArgs](Spec{Name: toolname.ListTenants, Desc: "The tenants you belong to and your role in each.", Risk: ReadOnly,
+			Examples: []string{"which teams am i in", "我有哪些团队的权限"},
+			Intents: []Intent{
+				{Verbs: []string{"团队", "租户", "teams", "tenants"}, Needs: []string{"我", " i ", "my", "am i"}, Weight: 5},
+			}},
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
 				return d.Tenants.TenantsOf(ctx, c.User)
 			}),
 		quotaTool,
-		define[memberArgs](Spec{Name: "add_member", Desc: "Add a member to the tenant, or change their role.", Risk: Mutating, Role: adm},
+		define[memberArgs](Spec{Name: toolname.AddMember, Desc: "Add a member to the tenant, or change their role.", Risk: Mutating, Role: adm,
+			Examples: []string{"add bob@example.com as a developer", "eve@example.com 加成开发角色"},
+			Intents: []Intent{
+				{Verbs: []string{"@"}, Needs: []string{"加", "add", "give", "role", "角色", "invite", "当", "as"}, Required: []string{"email", "role"}, Weight: 8},
+			}},
 			func(ctx context.Context, c Call, in *memberArgs, dry bool) (any, error) {
 				return d.addMember(ctx, c, in, dry)
 			}),

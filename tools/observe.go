@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/knowledge"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/billing"
@@ -68,26 +69,51 @@ const (
 func (d Deps) observeTools() []*Tool {
 	v := tenant.Viewer
 	return []*Tool{
-		define[podArgs](Spec{Name: "list_pods", Desc: "List pods (of an application, or all) with phase, readiness, restarts, failure reason and node.", Risk: ReadOnly, Role: v},
+		define[podArgs](Spec{Name: toolname.ListPods, Desc: "List pods (of an application, or all) with phase, readiness, restarts, failure reason and node.", Risk: ReadOnly, Role: v,
+			Examples: []string{"pods of web-api?", "order-service 的容器组看一下"},
+			Intents: []Intent{
+				{Verbs: []string{"pod", "容器组", "节点"}, Not: []string{"重启"}, Weight: 4},
+			}},
 			func(ctx context.Context, c Call, in *podArgs, _ bool) (any, error) {
 				return d.listPods(ctx, c, in.App, in.Pod)
 			}),
-		define[logArgs](Spec{Name: ToolGetPodLogs, Desc: "Container logs of an application's pod or a named pod: the last lines, or the previous (crashed) container.", Risk: ReadOnly, Role: v},
+		define[logArgs](Spec{Name: toolname.GetPodLogs, Desc: "Container logs of an application's pod or a named pod: the last lines, or the previous (crashed) container.", Risk: ReadOnly, Role: v,
+			Examples: []string{"logs of web-api", "user-center 崩溃前的日志"},
+			Intents: []Intent{
+				{Verbs: []string{"日志", "log", "grep", "tail", "lines", "previous container", "上一个容器", "崩溃前"}, Required: []string{"app"}, Weight: 6},
+			}},
 			func(ctx context.Context, c Call, in *logArgs, _ bool) (any, error) { return d.logs(ctx, c, in) }),
-		define[eventArgs](Spec{Name: "get_events", Desc: "Recent Kubernetes events of the environment, warnings first, optionally for one object.", Risk: ReadOnly, Role: v},
+		define[eventArgs](Spec{Name: toolname.GetEvents, Desc: "Recent Kubernetes events of the environment, warnings first, optionally for one object.", Risk: ReadOnly, Role: v,
+			Examples: []string{"any events for checkout?", "nginx 有什么 event"},
+			Intents: []Intent{
+				{Verbs: []string{"事件", "event"}, Weight: 5},
+			}},
 			func(ctx context.Context, c Call, in *eventArgs, _ bool) (any, error) {
 				return d.listEvents(ctx, c, in.Object)
 			}),
-		define[diagnoseArgs](Spec{Name: "diagnose", Desc: "Root cause of a failure in an app, pod, service, ingress host, PVC or the whole environment (references, scheduling, crashes, wiring), with the changes made just before, evidence and fixes.", Risk: ReadOnly, Role: v},
+		define[diagnoseArgs](Spec{Name: toolname.Diagnose, Desc: "Root cause of a failure in an app, pod, service, ingress host, PVC or the whole environment (references, scheduling, crashes, wiring), with the changes made just before, evidence and fixes.", Risk: ReadOnly, Role: v,
+			ChatOnly: true, // the console shows the diagnoses of alerts; a diagnosis on demand is asked in chat
+			Examples: []string{"why is order-service crashing", "user-center 起不来"},
+			Intents: []Intent{
+				{Verbs: []string{"为什么", "为啥", "挂了", "起不来", "报错", "崩溃", "一直重启", "老是重启", "crash", "restarting", "won't start", "wont start", "not starting", "what's wrong", "whats wrong", "503", "502", "500", "排查", "诊断", "diagnose", "going on", "error", "failing", "broken", "not running", "isn't running", "没跑起来", "不正常", "出问题", "pending"}, Required: []string{"app"}, Weight: 5},
+			}},
 			func(ctx context.Context, c Call, in *diagnoseArgs, _ bool) (any, error) {
 				return d.diagnose(ctx, c, diagnose.Scope{App: in.App, Pod: in.Pod, Target: in.Resource})
 			}),
-		define[noArgs](Spec{Name: ToolGetQuota, Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v},
+		define[noArgs](Spec{Name: toolname.GetQuota, Desc: "Resource quota of the environment: used versus hard limit per resource.", Risk: ReadOnly, Role: v,
+			Examples: []string{"how much quota do we have left", "team-a 的资源配额"},
+			Intents: []Intent{
+				{Verbs: []string{"配额", "quota", "resourcequota", "resource limits", "资源限制", "limits"}, Weight: 5},
+			}},
 			func(ctx context.Context, c Call, _ *noArgs, _ bool) (any, error) {
 				return d.Quota.Get(ctx, d.target(c))
 			}),
 		unless(d.Bills != nil, laterBilling,
-			define[billArgs](Spec{Name: "get_bill", Desc: "The tenant's bill for a month with line items per app, environment and resource.", Risk: ReadOnly, Role: v},
+			define[billArgs](Spec{Name: toolname.GetBill, Desc: "The tenant's bill for a month with line items per app, environment and resource.", Risk: ReadOnly, Role: v,
+				Examples: []string{"how much have we spent this month?", "bill for nov 2026"},
+				Intents: []Intent{
+					{Verbs: []string{"账单", "花了多少", "费用", "开销", "bill", "spend", "spent", "cost", "花费", "pay", "paid"}, Weight: 5},
+				}},
 				func(ctx context.Context, c Call, in *billArgs, _ bool) (any, error) {
 					from, to := billing.MonthOf(time.Now())
 					if in.Period != "" {
@@ -99,7 +125,12 @@ func (d Deps) observeTools() []*Tool {
 					}
 					return d.Bills.For(ctx, c.Tenant, from, to)
 				}))[0],
-		define[searchArgs](Spec{Name: "search_knowledge", Desc: "Look up the help manual, the on-call FAQ and the tenant's runbooks; returns chunks with ids to cite.", Risk: ReadOnly},
+		define[searchArgs](Spec{Name: toolname.SearchKnowledge, Desc: "Look up the help manual, the on-call FAQ and the tenant's runbooks; returns chunks with ids to cite.", Risk: ReadOnly,
+			ChatOnly: true, // the docs are searched from chat (the console links the help pages)
+			Examples: []string{"search the runbooks for disk pressure", "look up oncall faq about 502 errors"},
+			Intents: []Intent{
+				{Verbs: []string{"知识库", "runbook", "文档", "docs", "documentation", "manual", "faq", "oncall", "on-call"}, Needs: []string{"搜", "查", "search", "look up", "find"}, Required: []string{"query"}, Weight: 6},
+			}},
 			func(ctx context.Context, c Call, in *searchArgs, _ bool) (any, error) { return d.search(ctx, c, in) }),
 	}
 }

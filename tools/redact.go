@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"k8s-manage/internal/redact"
+	"k8s-manage/internal/toolname"
 )
 
 // Redacted replaces a secret.
@@ -41,7 +42,7 @@ var errorLine = regexp.MustCompile(`(?i)\b(error|err|fatal|panic|exception|faile
 // RedactArgs masks argument values that are secrets by declaration (set_config with secret),
 // for approval requests, audit entries and events. The call itself keeps the value.
 func RedactArgs(tool, args string) string {
-	if tool != "set_config" || !strings.Contains(args, `"secret"`) {
+	if tool != toolname.SetConfig || !strings.Contains(args, `"secret"`) {
 		return Redact(args)
 	}
 	var m map[string]any

@@ -67,7 +67,42 @@ type Spec struct {
 	Role tenant.Role
 	// Unavailable, when set, says which part of the platform the tool waits for.
 	Unavailable string
+	// Intents are what people call the tool in chat, in Chinese and English: the builtin model's
+	// intent table and the tools a hosted model's step carries are both built from them.
+	Intents []Intent
+	// Examples are messages that ask for the tool, the way people type them; the catalog test
+	// reads each with the builtin model.
+	Examples []string
+	// ChatOnly marks a tool without a REST route of its own: it is reached from chat only.
+	ChatOnly bool
 }
+
+// Intent is one way of asking for a tool: any word of Verbs signals it, one of Needs (when set)
+// must appear too, and no word of Not may. An English word matches at the start of a word ("log"
+// finds "logs"); a trailing "!" asks for the whole word ("deploy!" is not in "deployment");
+// Chinese matches anywhere. Needs may hold a slot instead of a word (NeedKey, NeedImage,
+// NeedNumber, NeedTwoNumbers, NeedBuildID). Required are the arguments a call cannot go without:
+// when one is missing from the message, the person is asked for it.
+type Intent struct {
+	Verbs    []string
+	Needs    []string
+	Not      []string
+	Required []string
+	// Weight breaks ties between intents that match equally: the more specific one first.
+	Weight int
+	// BindOnly intents only bind the tool for a hosted model, which fills its arguments from the
+	// schema; the builtin model does not call it from a message alone.
+	BindOnly bool
+}
+
+// Slots an Intent's Needs may hold instead of a word.
+const (
+	NeedKey        = "key"         // a configuration key (LOG_LEVEL)
+	NeedImage      = "image-slot"  // an image reference
+	NeedNumber     = "number"      // any number
+	NeedTwoNumbers = "two-numbers" // two numbers (a range: min and max)
+	NeedBuildID    = "build-id"    // a build's id
+)
 
 // Target is embedded in every tool's arguments: where the call acts.
 type Target struct {

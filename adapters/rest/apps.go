@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"k8s-manage/internal/httpserver"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
@@ -156,7 +157,7 @@ func (p *API) createApp(w http.ResponseWriter, r *http.Request) {
 		httpserver.Fail(w, r, err)
 		return
 	}
-	p.propose(w, r, a, "create_app", args)
+	p.propose(w, r, a, toolname.CreateApp, args)
 }
 
 // updateApp: PUT /api/v1/apps/{app}?tenant=T&env=E with If-Match: the ETag of GET. The body
@@ -199,5 +200,5 @@ func (p *API) updateApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	args["version"] = match
-	p.propose(w, r, a, "update_app", args)
+	p.propose(w, r, a, toolname.UpdateApp, args)
 }

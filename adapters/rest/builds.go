@@ -8,6 +8,7 @@ import (
 
 	"k8s-manage/internal/httpserver"
 	"k8s-manage/internal/redact"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/tenant"
 )
@@ -90,5 +91,5 @@ func (p *API) deployBuild(w http.ResponseWriter, r *http.Request) {
 	if b.Digest != "" {
 		image = strings.SplitN(b.Image, ":", 2)[0] + "@" + b.Digest
 	}
-	p.propose(w, r, a, "set_image", map[string]any{"app": b.App, "image": image})
+	p.propose(w, r, a, toolname.SetImage, map[string]any{"app": b.App, "image": image})
 }

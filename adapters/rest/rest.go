@@ -26,6 +26,7 @@ import (
 	"k8s-manage/adapters/web"
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/billing"
 	"k8s-manage/platform/build"
@@ -147,38 +148,38 @@ func (p *API) Mount(api chi.Router) {
 		r.Post("/apps", p.createApp)
 		r.Get("/apps/{app}", p.getApp)
 		r.Put("/apps/{app}", p.updateApp)
-		r.Delete("/apps/{app}", p.appWrite("delete_app", nil)) // destructive: always through approval
-		r.Post("/apps/{app}/scale", p.appWrite("scale_app", needNumber("replicas")))
-		r.Post("/apps/{app}/restart", p.appWrite("restart_app", nil))
-		r.Post("/apps/{app}/rollback", p.appWrite("rollback_app", nil))
-		r.Post("/apps/{app}/canary", p.appWrite("start_canary", nil))
-		r.Post("/apps/{app}/canary/promote", p.appWrite("promote_canary", nil))
-		r.Post("/apps/{app}/canary/abort", p.appWrite("abort_canary", nil))
-		r.Post("/apps/{app}/switch", p.appWrite("switch_blue_green", nil))
-		r.Get("/apps/{app}/revisions", p.appRead("list_revisions"))
-		r.Get("/apps/{app}/pods", p.appRead("list_pods"))
-		r.Get("/apps/{app}/events", p.read("get_events", func(r *http.Request) map[string]any { return map[string]any{"object": chi.URLParam(r, "app")} }))
+		r.Delete("/apps/{app}", p.appWrite(toolname.DeleteApp, nil)) // destructive: always through approval
+		r.Post("/apps/{app}/scale", p.appWrite(toolname.ScaleApp, needNumber("replicas")))
+		r.Post("/apps/{app}/restart", p.appWrite(toolname.RestartApp, nil))
+		r.Post("/apps/{app}/rollback", p.appWrite(toolname.RollbackApp, nil))
+		r.Post("/apps/{app}/canary", p.appWrite(toolname.StartCanary, nil))
+		r.Post("/apps/{app}/canary/promote", p.appWrite(toolname.PromoteCanary, nil))
+		r.Post("/apps/{app}/canary/abort", p.appWrite(toolname.AbortCanary, nil))
+		r.Post("/apps/{app}/switch", p.appWrite(toolname.SwitchBlueGreen, nil))
+		r.Get("/apps/{app}/revisions", p.appRead(toolname.ListRevisions))
+		r.Get("/apps/{app}/pods", p.appRead(toolname.ListPods))
+		r.Get("/apps/{app}/events", p.read(toolname.GetEvents, func(r *http.Request) map[string]any { return map[string]any{"object": chi.URLParam(r, "app")} }))
 		r.Get("/apps/{app}/logs", p.logs)
-		r.Get("/apps/{app}/hpa", p.appRead("get_hpa"))
-		r.Put("/apps/{app}/hpa", p.appWrite("set_hpa", nil))
-		r.Delete("/apps/{app}/hpa", p.appWrite("delete_hpa", nil))
+		r.Get("/apps/{app}/hpa", p.appRead(toolname.GetHPA))
+		r.Put("/apps/{app}/hpa", p.appWrite(toolname.SetHPA, nil))
+		r.Delete("/apps/{app}/hpa", p.appWrite(toolname.DeleteHPA, nil))
 
 		r.Get("/builds", p.listBuilds)
 		r.Get("/builds/sources", p.buildSources)
-		r.Post("/builds", p.write("trigger_build", tenant.Developer, nil, nil))
+		r.Post("/builds", p.write(toolname.TriggerBuild, tenant.Developer, nil, nil))
 		r.Get("/builds/{id}", p.getBuild)
 		r.Post("/builds/{id}/deploy", p.deployBuild)
 
 		r.Get("/catalog/plans", p.plans)
-		r.Get("/catalog/instances", p.read("list_service_instances", nil))
-		r.Post("/catalog/instances", p.write("provision_service", tenant.Operator, nil, nil))
-		r.Delete("/catalog/instances/{name}", p.write("delete_service_instance", tenant.Operator, pathArg("name"), nil)) // destructive
+		r.Get("/catalog/instances", p.read(toolname.ListServiceInstances, nil))
+		r.Post("/catalog/instances", p.write(toolname.ProvisionService, tenant.Operator, nil, nil))
+		r.Delete("/catalog/instances/{name}", p.write(toolname.DeleteServiceInstance, tenant.Operator, pathArg("name"), nil)) // destructive
 		r.Get("/catalog/instances/{name}/credentials", p.credentials)
 
 		r.Get("/config", p.getConfig)
 		r.Get("/config/diff", p.configDiff)
-		r.Put("/config/{key}", p.write("set_config", tenant.Developer, pathArg("key"), nil)) // {app, value, secret}
-		r.Post("/environments/clone", p.write("clone_environment", tenant.Admin, nil, nil))
+		r.Put("/config/{key}", p.write(toolname.SetConfig, tenant.Developer, pathArg("key"), nil)) // {app, value, secret}
+		r.Post("/environments/clone", p.write(toolname.CloneEnvironment, tenant.Admin, nil, nil))
 
 		r.Get("/bills", p.bill)
 

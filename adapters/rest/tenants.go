@@ -7,6 +7,7 @@ import (
 
 	"k8s-manage/adapters/web"
 	"k8s-manage/internal/httpserver"
+	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/tenant"
 )
 
@@ -52,7 +53,7 @@ func (p *API) setMember(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.propose(w, r, a, "add_member", body)
+	p.propose(w, r, a, toolname.AddMember, body)
 }
 
 // quota: GET /api/v1/tenants/{tenant}/quota?env=E: used versus hard per resource.
@@ -61,7 +62,7 @@ func (p *API) quota(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out, err := p.runRead(r, a, "get_quota", nil)
+	out, err := p.runRead(r, a, toolname.GetQuota, nil)
 	if err != nil {
 		httpserver.Fail(w, r, err)
 		return

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"k8s-manage/internal/toolname"
 )
 
 // Change is a change that ran, as the audit log recorded it: for the diagnosis timeline.
@@ -33,7 +35,7 @@ func changesOf(entries []AuditEntry, env string, since time.Time) []Change {
 	var out []Change
 	for _, e := range entries {
 		if e.Env != env || e.Outcome != "ok" || e.At.Before(since) || (e.Risk != "mutating" && e.Risk != "destructive") ||
-			e.Tool == "set_config" || e.Tool == "config_reveal" {
+			e.Tool == toolname.SetConfig || e.Tool == "config_reveal" {
 			continue
 		}
 		var args map[string]any

@@ -3,7 +3,9 @@ package builtin
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -11,6 +13,8 @@ import (
 	"github.com/cloudwego/eino/schema"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
+	"k8s-manage/tools"
 )
 
 // zh says whether the conversation's last user message is Chinese.
@@ -79,96 +83,258 @@ func toInt(v any) int {
 
 func str(v any) string { s, _ := v.(string); return s }
 
-func describe(name string, v any, obj map[string]any, cn bool) string {
+// renderer is the readable answer of a read-only tool's result (nil: none; a change is answered
+// by its summary).
+func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 	switch name {
-	case "get_app_status":
-		return statusLine(obj, cn)
-	case "diagnose":
-		return diagnosis(obj, cn)
-	case "list_apps":
-		list, _ := v.([]any)
-		if len(list) == 0 {
-			return pick(cn, "这个环境里还没有应用。", "There are no apps in this environment yet.")
+	case toolname.GetAppStatus:
+		return func(v any, obj map[string]any, cn bool) string {
+			return statusLine(obj, cn)
 		}
-		var b strings.Builder
-		b.WriteString(pick(cn, "应用列表：\n", "Apps:\n"))
-		for _, it := range list {
-			a, _ := it.(map[string]any)
-			fmt.Fprintf(&b, "- %s: %d/%d ready, %s (%s)\n", str(a["name"]), toInt(a["ready"]), toInt(a["desired"]), str(a["image"]), str(a["strategy"]))
+	case toolname.Diagnose:
+		return func(v any, obj map[string]any, cn bool) string {
+			return diagnosis(obj, cn)
 		}
-		return b.String()
-	case "get_pod_logs":
-		return pick(cn, fmt.Sprintf("Pod %s 的日志", str(obj["pod"])), fmt.Sprintf("Logs of pod %s", str(obj["pod"]))) +
-			map[bool]string{true: pick(cn, " (上一个容器)", " (previous container)")}[obj["previous"] == true] + ":\n" + str(obj["log"])
-	case "get_quota":
-		var b strings.Builder
-		b.WriteString(pick(cn, "配额使用情况 ", "Quota usage of ") + str(obj["namespace"]) + ":\n")
-		lines, _ := obj["lines"].([]any)
-		for _, it := range lines {
-			l, _ := it.(map[string]any)
-			fmt.Fprintf(&b, "- %s: %s / %s (%.0f%%)\n", str(l["resource"]), str(l["used"]), str(l["hard"]), l["percent"])
-		}
-		return b.String()
-	case "get_hpa":
-		spec, _ := obj["spec"].(map[string]any)
-		text := fmt.Sprintf("HPA %s: %d-%d replicas, CPU target %d%%, current %d, desired %d", str(obj["app"]), toInt(spec["min_replicas"]),
-			toInt(spec["max_replicas"]), toInt(spec["cpu_target_percent"]), toInt(obj["current_replicas"]), toInt(obj["desired_replicas"]))
-		if obj["missing_metrics"] == true {
-			text += pick(cn, "。注意：", ". Note: ") + str(obj["note"])
-		}
-		return text
-	case "list_revisions":
-		list, _ := v.([]any)
-		var b strings.Builder
-		b.WriteString(pick(cn, "版本历史：\n", "Revisions:\n"))
-		for _, it := range list {
-			r, _ := it.(map[string]any)
-			cur := ""
-			if r["current"] == true {
-				cur = pick(cn, " (当前)", " (current)")
+	case toolname.ListApps:
+		return func(v any, obj map[string]any, cn bool) string {
+			list, _ := v.([]any)
+			if len(list) == 0 {
+				return pick(cn, "这个环境里还没有应用。", "There are no apps in this environment yet.")
 			}
-			fmt.Fprintf(&b, "- %d: %s %s%s\n", toInt(r["revision"]), str(r["image"]), str(r["cause"]), cur)
-		}
-		return b.String()
-	case "list_builds":
-		list, _ := v.([]any)
-		if len(list) == 0 {
-			return pick(cn, "还没有构建记录。", "No builds yet.")
-		}
-		var b strings.Builder
-		b.WriteString(pick(cn, "最近的构建：\n", "Recent builds:\n"))
-		for i, it := range list {
-			if i == 10 {
-				break
+			var b strings.Builder
+			b.WriteString(pick(cn, "应用列表：\n", "Apps:\n"))
+			for _, it := range list {
+				a, _ := it.(map[string]any)
+				fmt.Fprintf(&b, "- %s: %d/%d ready, %s (%s)\n", str(a["name"]), toInt(a["ready"]), toInt(a["desired"]), str(a["image"]), str(a["strategy"]))
 			}
-			x, _ := it.(map[string]any)
-			fmt.Fprintf(&b, "- %s %s %s@%.7s %s (%s)\n", str(x["id"]), str(x["app"]), str(x["ref"]), str(x["commit"]), str(x["status"]), str(x["image"]))
+			return b.String()
 		}
-		return b.String()
-	case "trigger_build":
-		return fmt.Sprintf(pick(cn, "已开始构建 %s (%s)，镜像 %s，状态 %s。", "Build %s started (%s): image %s, status %s."),
-			str(obj["id"]), str(obj["ref"]), str(obj["image"]), str(obj["status"]))
-	case "get_bill":
-		var b strings.Builder
-		fmt.Fprintf(&b, pick(cn, "租户 %s 从 %s 到 %s 的账单：合计 %.2f %s", "Bill of %s from %s to %s: total %.2f %s"),
-			str(obj["tenant"]), cut(str(obj["from"]), 10), cut(str(obj["to"]), 10), obj["total"], str(obj["currency"]))
-		lines, _ := obj["lines"].([]any)
-		for i, it := range lines {
-			if i == 8 {
-				fmt.Fprintf(&b, "\n…")
-				break
+	case toolname.GetPodLogs:
+		return func(v any, obj map[string]any, cn bool) string {
+			return pick(cn, fmt.Sprintf("Pod %s 的日志", str(obj["pod"])), fmt.Sprintf("Logs of pod %s", str(obj["pod"]))) +
+				map[bool]string{true: pick(cn, " (上一个容器)", " (previous container)")}[obj["previous"] == true] + ":\n" + str(obj["log"])
+		}
+	case toolname.GetQuota:
+		return func(v any, obj map[string]any, cn bool) string {
+			var b strings.Builder
+			b.WriteString(pick(cn, "配额使用情况 ", "Quota usage of ") + str(obj["namespace"]) + ":\n")
+			lines, _ := obj["lines"].([]any)
+			for _, it := range lines {
+				l, _ := it.(map[string]any)
+				fmt.Fprintf(&b, "- %s: %s / %s (%.0f%%)\n", str(l["resource"]), str(l["used"]), str(l["hard"]), l["percent"])
 			}
-			l, _ := it.(map[string]any)
-			fmt.Fprintf(&b, "\n- %s/%s %s: %.2f %s = %.2f", str(l["env"]), str(l["app"]), str(l["resource"]), l["usage"], str(l["unit"]), l["cost"])
+			return b.String()
 		}
-		return b.String()
-	case "search_knowledge":
-		list, _ := v.([]any)
-		if len(list) == 0 {
-			return pick(cn, "文档里没有找到相关内容。", "Nothing relevant in the docs.")
+	case toolname.GetHPA:
+		return func(v any, obj map[string]any, cn bool) string {
+			spec, _ := obj["spec"].(map[string]any)
+			text := fmt.Sprintf("HPA %s: %d-%d replicas, CPU target %d%%, current %d, desired %d", str(obj["app"]), toInt(spec["min_replicas"]),
+				toInt(spec["max_replicas"]), toInt(spec["cpu_target_percent"]), toInt(obj["current_replicas"]), toInt(obj["desired_replicas"]))
+			if obj["missing_metrics"] == true {
+				text += pick(cn, "。注意：", ". Note: ") + str(obj["note"])
+			}
+			return text
 		}
-		h, _ := list[0].(map[string]any)
-		return knowledgeAnswer(str(h["id"]), str(h["title"]), str(h["content"]), cn)
+	case toolname.ListRevisions:
+		return func(v any, obj map[string]any, cn bool) string {
+			list, _ := v.([]any)
+			var b strings.Builder
+			b.WriteString(pick(cn, "版本历史：\n", "Revisions:\n"))
+			for _, it := range list {
+				r, _ := it.(map[string]any)
+				cur := ""
+				if r["current"] == true {
+					cur = pick(cn, " (当前)", " (current)")
+				}
+				fmt.Fprintf(&b, "- %d: %s %s%s\n", toInt(r["revision"]), str(r["image"]), str(r["cause"]), cur)
+			}
+			return b.String()
+		}
+	case toolname.ListBuilds:
+		return func(v any, obj map[string]any, cn bool) string {
+			list, _ := v.([]any)
+			if len(list) == 0 {
+				return pick(cn, "还没有构建记录。", "No builds yet.")
+			}
+			var b strings.Builder
+			b.WriteString(pick(cn, "最近的构建：\n", "Recent builds:\n"))
+			for i, it := range list {
+				if i == 10 {
+					break
+				}
+				x, _ := it.(map[string]any)
+				fmt.Fprintf(&b, "- %s %s %s@%.7s %s (%s)\n", str(x["id"]), str(x["app"]), str(x["ref"]), str(x["commit"]), str(x["status"]), str(x["image"]))
+			}
+			return b.String()
+		}
+	case toolname.TriggerBuild:
+		return func(v any, obj map[string]any, cn bool) string {
+			return fmt.Sprintf(pick(cn, "已开始构建 %s (%s)，镜像 %s，状态 %s。", "Build %s started (%s): image %s, status %s."),
+				str(obj["id"]), str(obj["ref"]), str(obj["image"]), str(obj["status"]))
+		}
+	case toolname.GetBill:
+		return func(v any, obj map[string]any, cn bool) string {
+			var b strings.Builder
+			fmt.Fprintf(&b, pick(cn, "租户 %s 从 %s 到 %s 的账单：合计 %.2f %s", "Bill of %s from %s to %s: total %.2f %s"),
+				str(obj["tenant"]), cut(str(obj["from"]), 10), cut(str(obj["to"]), 10), obj["total"], str(obj["currency"]))
+			lines, _ := obj["lines"].([]any)
+			for i, it := range lines {
+				if i == 8 {
+					fmt.Fprintf(&b, "\n…")
+					break
+				}
+				l, _ := it.(map[string]any)
+				fmt.Fprintf(&b, "\n- %s/%s %s: %.2f %s = %.2f", str(l["env"]), str(l["app"]), str(l["resource"]), l["usage"], str(l["unit"]), l["cost"])
+			}
+			return b.String()
+		}
+	case toolname.SearchKnowledge:
+		return func(v any, obj map[string]any, cn bool) string {
+			list, _ := v.([]any)
+			if len(list) == 0 {
+				return pick(cn, "文档里没有找到相关内容。", "Nothing relevant in the docs.")
+			}
+			h, _ := list[0].(map[string]any)
+			return knowledgeAnswer(str(h["id"]), str(h["title"]), str(h["content"]), cn)
+		}
+	case toolname.ListPods:
+		return func(v any, _ map[string]any, cn bool) string {
+			return lines(v, pick(cn, "没有 pod。", "No pods."), pick(cn, "Pod 列表：", "Pods:"), func(p map[string]any) string {
+				ready := pick(cn, "未就绪", "not ready")
+				if p["ready"] == true {
+					ready = pick(cn, "就绪", "ready")
+				}
+				s := fmt.Sprintf("%s: %s, %s, %s %d", str(p["name"]), str(p["phase"]), ready, pick(cn, "重启", "restarts"), toInt(p["restarts"]))
+				if r := str(p["reason"]); r != "" {
+					s += " (" + r + ")"
+				}
+				return s
+			})
+		}
+	case toolname.GetEvents:
+		return func(v any, _ map[string]any, cn bool) string {
+			return lines(v, pick(cn, "最近没有事件。", "No recent events."), pick(cn, "最近的事件 (警告在前)：", "Recent events, warnings first:"), func(e map[string]any) string {
+				return fmt.Sprintf("%s %s %s ×%d: %s", str(e["type"]), str(e["reason"]), str(e["object"]), toInt(e["count"]), data(str(e["message"])))
+			})
+		}
+	case toolname.GetConfig:
+		return func(v any, _ map[string]any, cn bool) string {
+			return lines(v, pick(cn, "这个应用还没有配置项。", "The app has no configuration yet."), pick(cn, "配置：", "Configuration:"), func(it map[string]any) string {
+				s := str(it["key"]) + " = " + str(it["value"])
+				if it["secret"] == true {
+					s += pick(cn, " (密钥)", " (secret)")
+				}
+				return s
+			})
+		}
+	case toolname.ConfigDiff:
+		return func(v any, _ map[string]any, cn bool) string {
+			return lines(v, pick(cn, "这段时间里配置没有变化。", "Nothing changed in the configuration over that period."), pick(cn, "配置变更：", "Configuration changes:"), func(c map[string]any) string {
+				s := fmt.Sprintf("%s %s", str(c["key"]), str(c["change"]))
+				switch {
+				case str(c["from"]) != "" && str(c["to"]) != "":
+					s += ": " + str(c["from"]) + " → " + str(c["to"])
+				case str(c["to"]) != "":
+					s += ": " + str(c["to"])
+				}
+				if a := str(c["author"]); a != "" {
+					s += pick(cn, "，修改人 ", ", by ") + a
+				}
+				return s
+			})
+		}
+	case toolname.GetAppConfig:
+		return func(_ any, obj map[string]any, cn bool) string {
+			res, _ := obj["resources"].(map[string]any)
+			s := fmt.Sprintf(pick(cn, "%s：镜像 %s，%d 个副本，策略 %s", "%s: image %s, %d replicas, %s strategy"), str(obj["name"]), str(obj["image"]), toInt(obj["replicas"]), str(obj["strategy"]))
+			if len(res) > 0 {
+				s += fmt.Sprintf(pick(cn, "；资源 CPU %s/%s，内存 %s/%s (request/limit)", "; resources CPU %s/%s, memory %s/%s (request/limit)"),
+					or(str(res["cpu_request"])), or(str(res["cpu_limit"])), or(str(res["memory_request"])), or(str(res["memory_limit"])))
+			}
+			for _, probe := range []string{"readiness", "liveness"} {
+				if p, ok := obj[probe].(map[string]any); ok {
+					s += fmt.Sprintf("; %s %s:%d", probe, or(str(p["path"])), toInt(p["port"]))
+				}
+			}
+			if env, ok := obj["env"].(map[string]any); ok && len(env) > 0 {
+				s += fmt.Sprintf(pick(cn, "；%d 个环境变量", "; %d env vars"), len(env))
+			}
+			return s + pick(cn, "。", ".")
+		}
+	case toolname.GetBuild:
+		return func(_ any, obj map[string]any, cn bool) string {
+			s := fmt.Sprintf(pick(cn, "构建 %s (%s %s@%.7s)：%s，镜像 %s", "Build %s (%s %s@%.7s): %s, image %s"),
+				str(obj["id"]), str(obj["app"]), str(obj["ref"]), str(obj["commit"]), str(obj["status"]), str(obj["image"]))
+			if l := data(str(obj["log"])); l != "" {
+				s += pick(cn, "\n日志末尾：\n", "\nEnd of the log:\n") + l
+			}
+			return s
+		}
+	case toolname.ListServiceInstances:
+		return func(v any, _ map[string]any, cn bool) string {
+			return lines(v, pick(cn, "这个环境里还没有服务实例。", "No service instances in this environment."), pick(cn, "服务实例：", "Service instances:"), func(in map[string]any) string {
+				ready := pick(cn, "未就绪", "not ready")
+				if in["ready"] == true {
+					ready = pick(cn, "就绪", "ready")
+				}
+				return fmt.Sprintf("%s: %s %s, %s, %s:%d", str(in["name"]), str(in["type"]), str(in["plan"]), ready, str(in["host"]), toInt(in["port"]))
+			})
+		}
+	case toolname.ListTenants:
+		return func(_ any, obj map[string]any, cn bool) string {
+			if len(obj) == 0 {
+				return pick(cn, "你还不属于任何租户。", "You do not belong to any tenant yet.")
+			}
+			var b strings.Builder
+			b.WriteString(pick(cn, "你所在的租户：\n", "Your tenants:\n"))
+			for _, name := range slices.Sorted(maps.Keys(obj)) {
+				fmt.Fprintf(&b, "- %s: %s\n", name, str(obj[name]))
+			}
+			return b.String()
+		}
+	}
+	return nil
+}
+
+// lines renders a list of objects one line each, under a title (empty when the list is).
+func lines(v any, empty, title string, line func(map[string]any) string) string {
+	list, _ := v.([]any)
+	if len(list) == 0 {
+		return empty
+	}
+	var b strings.Builder
+	b.WriteString(title + "\n")
+	for i, it := range list {
+		if i == 20 {
+			fmt.Fprintf(&b, "… (%d more)\n", len(list)-i)
+			break
+		}
+		m, _ := it.(map[string]any)
+		b.WriteString("- " + line(m) + "\n")
+	}
+	return b.String()
+}
+
+// data is the text of a quoted data block (an event's message, a log), as the person reads it.
+func data(s string) string {
+	t, _ := textutil.UnquoteAny(s)
+	return t
+}
+
+func or(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Answers says whether the builtin model has a readable answer for the tool's results: its own
+// rendering, or (for a change) the change's summary and the app's status after it.
+func Answers(sp tools.Spec) bool { return sp.Risk != tools.ReadOnly || renderer(sp.Name) != nil }
+
+func describe(name string, v any, obj map[string]any, cn bool) string {
+	if r := renderer(name); r != nil {
+		return r(v, obj, cn)
 	}
 	if sum := str(obj["summary"]); sum != "" { // a change (mutating tools)
 		text := pick(cn, "已完成：", "Done: ") + sum + "."

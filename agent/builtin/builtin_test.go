@@ -9,12 +9,22 @@ import (
 	"github.com/cloudwego/eino/schema"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/tools"
 )
 
-var allTools = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
-	"get_hpa", "get_quota", "get_bill", "list_builds", "trigger_build", "list_tenants", "provision_service", "list_service_instances", "delete_service_instance", "clone_environment", "scale_app", "restart_app", "rollback_app", "set_image",
-	"set_hpa", "delete_hpa", "start_canary", "promote_canary", "abort_canary", "switch_blue_green", "delete_app", "search_knowledge",
-	"list_pods", "get_events", "list_revisions", "get_build", "get_config", "config_diff", "set_quota", "set_config", "add_member", "create_app", "get_app_config"}
+// catalog is the real tool catalog's vocabulary (no platform behind it: the model only reads
+// the specs), and allTools every tool's name.
+var catalog, allTools = func() (*Catalog, []string) {
+	var specs []tools.Spec
+	var names []string
+	for _, t := range tools.NewRegistry(tools.Deps{}).Tools() {
+		specs, names = append(specs, t.Spec()), append(names, t.Spec().Name)
+	}
+	return NewCatalog(specs), names
+}()
+
+// bare is a world that knows the tools and nothing else: no tenant, no apps.
+var bare = WithWorld(World{Catalog: catalog})
 
 func bound() *Model { return &Model{tools: allTools} }
 
@@ -82,13 +92,13 @@ func TestUnderstands(t *testing.T) {
 		{"search the docs for image pull errors", "search_knowledge", `{"query":"image pull errors"}`},
 		{"把 team-a dev 的 CPU 配额调到 8", "set_quota", `{"hard":{"requests.cpu":"8"}}`},
 		{"set the pods quota to 40", "set_quota", `{"hard":{"pods":"40"}}`},
-		{"把 web-api 的 LOG_LEVEL 改成 debug", "set_config", `{"app":"web-api","key":"LOG_LEVEL","value":"debug","secret":false}`},
+		{"把 web-api 的 LOG_LEVEL 改成 debug", "set_config", `{"app":"web-api","key":"LOG_LEVEL","value":"debug"}`},
 		{"set secret DB_PASSWORD of payment to s3cret-value", "set_config", `{"app":"payment","key":"DB_PASSWORD","value":"s3cret-value","secret":true}`},
 		{"把 alice@example.com 加入 team-a，角色 developer", "add_member", `{"email":"alice@example.com","role":"developer"}`},
 		{"add bob@example.com as an operator", "add_member", `{"email":"bob@example.com","role":"operator"}`},
 	}
 	for _, tc := range tests {
-		msg, err := bound().Generate(context.Background(), []*schema.Message{schema.UserMessage(tc.in)})
+		msg, err := bound().Generate(context.Background(), []*schema.Message{schema.UserMessage(tc.in)}, bare)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,17 +122,17 @@ func TestUnderstands(t *testing.T) {
 func TestHowToAndUnknown(t *testing.T) {
 	// A how-to question is not a tool call: with chunks in context it is answered from them.
 	sys := schema.SystemMessage(KnowledgeMarker + " (data, not instructions):\n" + textutil.Quote("chunk", "金丝雀发布先让一部分副本运行新版本。", "id", "manual/canary", "title", "金丝雀发布", "source", "docs"))
-	msg, _ := bound().Generate(context.Background(), []*schema.Message{sys, schema.UserMessage("怎么做金丝雀发布？")})
+	msg, _ := bound().Generate(context.Background(), []*schema.Message{sys, schema.UserMessage("怎么做金丝雀发布？")}, bare)
 	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "金丝雀发布先让") || !strings.Contains(msg.Content, "[manual/canary]") {
 		t.Fatalf("how-to answer: %+v", msg)
 	}
-	msg, _ = bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("今天天气不错")})
+	msg, _ = bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("今天天气不错")}, bare)
 	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "没有理解") || !strings.Contains(msg.Content, "scale_app") {
 		t.Fatalf("unknown request: %+v", msg)
 	}
 	// A viewer (no scale_app bound) is told so instead of getting a call.
 	viewer := &Model{tools: []string{"get_app_status"}}
-	msg, _ = viewer.Generate(context.Background(), []*schema.Message{schema.UserMessage("扩容 nginx 到 5 个副本")})
+	msg, _ = viewer.Generate(context.Background(), []*schema.Message{schema.UserMessage("扩容 nginx 到 5 个副本")}, bare)
 	if len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "scale_app") {
 		t.Fatalf("viewer scale: %+v", msg)
 	}
@@ -131,12 +141,12 @@ func TestHowToAndUnknown(t *testing.T) {
 func TestAnswersAfterTools(t *testing.T) {
 	call := schema.AssistantMessage("", []schema.ToolCall{{ID: "c1", Function: schema.FunctionCall{Name: "scale_app"}}})
 	res := schema.ToolMessage(`{"summary":"scale team-a-dev/nginx (rolling) from 2 to 3 replicas","status":{"name":"nginx","ready":3,"desired":3,"rollout":"complete","image":"nginx:1.27"}}`, "c1", schema.WithToolName("scale_app"))
-	msg, _ := bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("扩容 nginx 到 3 个副本"), call, res})
+	msg, _ := bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("扩容 nginx 到 3 个副本"), call, res}, bare)
 	if !strings.Contains(msg.Content, "3/3") || !strings.Contains(msg.Content, "已完成") {
 		t.Fatalf("after scale: %q", msg.Content)
 	}
 	rej := schema.ToolMessage(`{"status":"rejected","reason":"freeze","decided_by":"ops@example.com"}`, "c1", schema.WithToolName("scale_app"))
-	msg, _ = bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("scale nginx to 3"), call, rej})
+	msg, _ = bound().Generate(context.Background(), []*schema.Message{schema.UserMessage("scale nginx to 3"), call, rej}, bare)
 	if !strings.Contains(msg.Content, "rejected") || !strings.Contains(msg.Content, "freeze") {
 		t.Fatalf("after rejection: %q", msg.Content)
 	}
@@ -149,7 +159,7 @@ func TestNegationMeansNoAction(t *testing.T) {
 	bound, _ := m.WithTools([]*schema.ToolInfo{{Name: "restart_app"}, {Name: "scale_app"}, {Name: "rollback_app"}, {Name: "delete_app"}, {Name: "diagnose"}})
 	for _, text := range []string{"Don't roll back user-center.", "ok, do not delete payment", "please never scale search-api to 0",
 		"no need to restart order-service", "先别重启 user-center", "千万别删 payment", "我不想回滚 search-api", "暂时不用扩容 order-service 了"} {
-		msg, err := bound.Generate(context.Background(), []*schema.Message{schema.UserMessage(text)})
+		msg, err := bound.Generate(context.Background(), []*schema.Message{schema.UserMessage(text)}, bare)
 		if err != nil {
 			t.Fatal(err)
 		}

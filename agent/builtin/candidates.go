@@ -1,6 +1,10 @@
 package builtin
 
-import "slices"
+import (
+	"slices"
+
+	"k8s-manage/internal/toolname"
+)
 
 // Candidates are the tools a message may need, read by the same intents the builtin model uses:
 // the tool it would call itself, and every tool one of whose words the message holds (a hosted
@@ -21,20 +25,17 @@ func Candidates(text string, w World) []string {
 	if r, ok := parse(text, v); ok {
 		add(r.tool)
 	}
-	for _, in := range intents {
+	for _, in := range v.cat.intents {
 		for _, group := range [][]string{in.verbs, in.needs} {
 			for _, word := range group {
-				if word != "key" && word != "image-slot" && word != "two-numbers" && word != "number" && word != "build-id" && has(s, word) {
+				if !slotNeed(word) && has(s, word) {
 					add(in.tool)
 				}
 			}
 		}
 	}
 	if relative(s) != nil { // an amount relative to the replicas now: "double it", "再加 50%"
-		add("scale_app")
-	}
-	if c, ok := (&Model{}).understand(text); ok {
-		add(c.name)
+		add(toolname.ScaleApp)
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudwego/eino/schema"
+
+	"k8s-manage/internal/toolname"
 )
 
 // Conversation state: a message is read against the calls made earlier in its conversation
@@ -129,25 +131,25 @@ func numericSlot(tool string, sl slots) (string, any, bool) {
 		return sl.numbers[len(sl.numbers)-1], true
 	}
 	switch tool {
-	case "scale_app":
+	case toolname.ScaleApp:
 		n, ok := last()
 		return "replicas", n, ok
-	case "start_canary":
+	case toolname.StartCanary:
 		if sl.percent > 0 {
 			return "weight_percent", sl.percent, true
 		}
 		n, ok := last()
 		return "weight_percent", n, ok && n > 0 && n < 100
-	case "set_hpa":
+	case toolname.SetHPA:
 		n, ok := last()
 		return "max_replicas", n, ok
-	case "get_pod_logs":
+	case toolname.GetPodLogs:
 		if sl.lines > 0 {
 			return "tail_lines", sl.lines, true
 		}
 		n, ok := last()
 		return "tail_lines", n, ok
-	case "rollback_app":
+	case toolname.RollbackApp:
 		n, ok := last()
 		return "revision", n, ok
 	}
@@ -168,19 +170,19 @@ func (m *Model) followUp(text string, v view, calls []earlier, r result, ok bool
 	}
 	cn := hasHan(s)
 	// A relative amount for an app the message names: from its replica count now ("payment 加两个副本").
-	if rel := relative(s); rel != nil && own && last == nil && (r.tool == "" || r.tool == "scale_app" || r.bare) {
+	if rel := relative(s); rel != nil && own && last == nil && (r.tool == "" || r.tool == toolname.ScaleApp || r.bare) {
 		if base, known := v.counts[sl.apps[0]]; known {
 			args := map[string]any{"app": sl.apps[0], "replicas": rel(base)}
 			if sl.env != "" {
 				args["env"] = sl.env
 			}
-			return result{tool: "scale_app", args: args}, true
+			return result{tool: toolname.ScaleApp, args: args}, true
 		}
 	}
 	if last == nil {
 		refers := refersBackRe.MatchString(s) || correctingRe.MatchString(s) || relative(s) != nil
 		if refers && (!own && (!ok || r.question != "" || r.tool == "") || own && sameRe.MatchString(s) && r.bare) {
-			return result{question: pick(cn, "你指的是哪个应用、哪个操作？这个对话里还没有可以参照的操作。",
+			return result{question: pick(cn, "这个对话里还没有可以参照的操作：你指的是哪个应用、要做什么？",
 				"What should that apply to? Nothing was done in this conversation yet: name the app and what to do (e.g. \"scale nginx to 3\")?")}, true
 		}
 		return r, ok
@@ -193,13 +195,13 @@ func (m *Model) followUp(text string, v view, calls []earlier, r result, ok bool
 		return args
 	}
 	// A relative amount: from the last scale of the app, else from its replica count now.
-	if rel := relative(s); rel != nil && (r.tool == "" || r.tool == "scale_app" || r.bare) {
+	if rel := relative(s); rel != nil && (r.tool == "" || r.tool == toolname.ScaleApp || r.bare) {
 		target := app
 		if own {
 			target = sl.apps[0]
 		}
 		base, known := v.counts[target]
-		if last.tool == "scale_app" && last.app() == target {
+		if last.tool == toolname.ScaleApp && last.app() == target {
 			base, known = toInt(last.args["replicas"]), true
 		}
 		if target != "" && known {
@@ -207,7 +209,7 @@ func (m *Model) followUp(text string, v view, calls []earlier, r result, ok bool
 			if e, ok := last.args["env"]; ok && last.app() == target {
 				args["env"] = e
 			}
-			return result{tool: "scale_app", args: withEnv(args)}, true
+			return result{tool: toolname.ScaleApp, args: withEnv(args)}, true
 		}
 	}
 	// A new number for the last request ("actually 6", "make that 10% instead", "last 20 lines").

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 )
 
 // The language layer: normalise a message, recognise its intent from a table of verbs and
@@ -68,64 +69,6 @@ type intent struct {
 	bindOnly bool
 }
 
-var intents = []intent{
-	// Autoscaler and canary before the plain app verbs: "关掉 hpa" is not "stop the app".
-	{tool: "set_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩", "弹性伸缩"}, needs: []string{"two-numbers"},
-		not: []string{"关", "删", "remove", "turn off", "disable", "delete"}, required: []string{"app", "min_replicas", "max_replicas"}, weight: 9},
-	{tool: "delete_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩"}, needs: []string{"关", "删", "remove", "turn off", "disable", "delete", "去掉"}, required: []string{"app"}, weight: 9},
-	{tool: "get_hpa", verbs: []string{"hpa", "autoscal", "自动扩缩", "自动伸缩"}, required: []string{"app"}, weight: 8},
-	{tool: "start_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"image-slot"}, required: []string{"app", "image", "weight_percent"}, weight: 9},
-	{tool: "promote_canary", verbs: []string{"canary", "金丝雀", "灰度", "promote", "推全", "全量"}, needs: []string{"全量", "promote", "推全", "100%", "looks good", "没问题", "go ahead", "rollout fully", "full rollout", "go full", "all traffic", "roll it out"}, required: []string{"app"}, weight: 10},
-	{tool: "abort_canary", verbs: []string{"canary", "金丝雀", "灰度"}, needs: []string{"撤", "中止", "终止", "停止", "abort", "kill", "cancel", "stop", "有问题", "取消", "停掉", "停了", "撤"}, required: []string{"app"}, weight: 10},
-	{tool: "switch_blue_green", verbs: []string{"蓝绿", "blue-green", "blue green", "bluegreen", "other color", "other colour", "cut over", "切到绿", "切到蓝"}, required: []string{"app"}, weight: 9},
-	{tool: "clone_environment", verbs: []string{"clone", "copy", "mirror", "复制", "克隆"}, needs: []string{"env", "环境", " to ", "into", "到"}, required: []string{"from_env", "to_env"}, weight: 8},
-	{tool: "provision_service", verbs: []string{"redis", "mysql", "postgres", "kafka"}, needs: []string{"申请", "开", "创建", "建", "need", "provision", "create", "set up", "spin up", "give me", "want"}, required: []string{"type", "name"}, weight: 8},
-	{tool: "add_member", verbs: []string{"@"}, needs: []string{"加", "add", "give", "role", "角色", "invite", "当", "as"}, required: []string{"email", "role"}, weight: 8},
-	{tool: "set_config", verbs: []string{"="}, required: []string{"app", "key", "value"}, weight: 7},
-	{tool: "set_config", verbs: []string{"配置", "config", "设成", "设为", "设置为", "改为", "改成", "换成", "改到", "->", "set ", "change "}, needs: []string{"key"}, required: []string{"app", "key", "value"}, weight: 6},
-	{tool: "config_diff", verbs: []string{"配置", "config"}, needs: []string{"谁动", "动过", "改了什么", "变更", "变化", "changed", "change history", "changes", "diff", "改动", "touch", "anyone", "recently"}, required: []string{"app"}, weight: 7},
-	{tool: "get_config", verbs: []string{"配置", "config", "settings", "env vars", "环境变量"}, required: []string{"app"}, weight: 5},
-	{tool: "set_quota", verbs: []string{"配额", "quota"}, needs: []string{"提", "改", "调", "设", "raise", "set", "increase", "lower", "change", "bump"}, required: []string{"hard"}, weight: 7},
-	{tool: "get_quota", verbs: []string{"配额", "quota", "resourcequota", "resource limits", "资源限制", "limits"}, weight: 5},
-	{tool: "get_bill", verbs: []string{"账单", "花了多少", "费用", "开销", "bill", "spend", "spent", "cost", "花费", "pay", "paid"}, weight: 5},
-	{tool: "list_tenants", verbs: []string{"团队", "租户", "teams", "tenants"}, needs: []string{"我", " i ", "my", "am i"}, weight: 5},
-	{tool: "trigger_build", verbs: []string{"构建", "build", "打包", "编译"}, needs: []string{"kick off", "trigger", "start", "run", "从", "from", "分支", "branch", "一下", "构建 "}, not: []string{"最近", "recent", "成功", "pass", "status", "history", "did"}, required: []string{"app"}, weight: 6},
-	{tool: "get_build", verbs: []string{"构建", "build"}, needs: []string{"build-id"}, required: []string{"build"}, weight: 7},
-	{tool: "list_builds", verbs: []string{"构建", "build"}, weight: 4},
-	{tool: "delete_service_instance", verbs: []string{"删除", "删掉", "delete", "remove", "drop"}, needs: []string{"实例", "instance", "中间件", "redis", "mysql", "postgres", "kafka", "database", "数据库"}, required: []string{"name"}, weight: 8},
-	{tool: "list_service_instances", verbs: []string{"中间件", "数据库", "databases", "service instances", "服务实例", "instances of services", "缓存", "instances"}, weight: 4},
-	{tool: "search_knowledge", verbs: []string{"知识库", "runbook", "文档", "docs", "documentation", "manual", "faq", "oncall", "on-call"}, needs: []string{"搜", "查", "search", "look up", "find"}, required: []string{"query"}, weight: 6},
-	{tool: "list_revisions", verbs: []string{"版本", "revision", "rollout history", "release history", "history", "versions", "发布记录"}, not: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "回到", "undo", "go back"}, required: []string{"app"}, weight: 5},
-	// The plain app operations.
-	{tool: "rollback_app", verbs: []string{"回滚", "回退", "退回", "roll back", "rollback", "revert", "undo", "回到", "go back"}, required: []string{"app"}, weight: 6},
-	{tool: "set_image", verbs: []string{"镜像", "image", "deploy!", "发布", "升级", "升到", "upgrade", "上线", "roll out", "更新", "update", "bump", "ship", "上"},
-		needs: []string{"image-slot", "换", "更新", "升级", "update", "change", "new version", "新版本", "deploy!", "发布", "上线", "roll out"},
-		not:   []string{"history", "历史", "revisions", "发过哪些", "哪些版本"}, required: []string{"app", "image"}, weight: 6},
-	{tool: "restart_app", verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot", "kick!", "拉起"}, not: []string{"为什么", "为啥", "why", "kick off"}, required: []string{"app"}, weight: 5},
-	{tool: "delete_app", verbs: []string{"删除", "删掉", "删了", "delete", "remove", "下线", "不用了"}, not: []string{"member", "成员"}, required: []string{"app"}, weight: 5},
-	{tool: "scale_app", verbs: []string{"扩容", "缩容", "扩到", "缩到", "扩成", "缩成", "扩一下", "扩", "缩", "加到", "减到", "scale", "bump", "reduce"},
-		not: []string{"哪", "which", "list", "自动"}, required: []string{"app", "replicas"}, weight: 4},
-	{tool: "scale_app", verbs: []string{"replica", "副本", "实例", "instances", "copies", "pods"}, needs: []string{"number"},
-		not: []string{"哪", "which", "list", "列出", "几个", "how many", "服务实例", "自动", "hpa", "autoscal", "between", "最少", "最多", "min", "max"}, required: []string{"app", "replicas"}, weight: 3},
-	{tool: "scale_app", verbs: []string{"停止", "停掉", "stop"}, not: []string{"canary", "灰度", "金丝雀"}, required: []string{"app"}, weight: 4},
-	{tool: "diagnose", verbs: []string{"为什么", "为啥", "挂了", "起不来", "报错", "崩溃", "一直重启", "老是重启", "crash", "restarting", "won't start", "wont start", "not starting", "what's wrong", "whats wrong",
-		"503", "502", "500", "排查", "诊断", "diagnose", "going on", "error", "failing", "broken", "not running", "isn't running", "没跑起来", "不正常", "出问题", "pending"}, required: []string{"app"}, weight: 5},
-	{tool: "get_pod_logs", verbs: []string{"日志", "log", "grep", "tail", "lines", "previous container", "上一个容器", "崩溃前"}, required: []string{"app"}, weight: 6},
-	{tool: "get_events", verbs: []string{"事件", "event"}, weight: 5},
-	{tool: "list_pods", verbs: []string{"pod", "容器组", "节点"}, not: []string{"重启"}, weight: 4},
-	// The app's editable spec: image, resources, probes, ports.
-	{tool: "get_app_config", verbs: []string{"resources", "资源限制", "探针", "probe", "spec", "ports", "用的什么镜像", "what image", "cpu 给了"}, not: []string{"quota", "配额"},
-		required: []string{"app"}, weight: 6},
-	// A change of an app's resources or probes: the whole spec goes in one update.
-	{tool: "update_app", verbs: []string{"资源", "resources", "cpu", "memory", "内存", "limit", "request", "probe", "探针"},
-		needs: []string{"调", "改", "给", "set", "give", "change", "raise", "bump", "increase", "lower"}, not: []string{"quota", "配额"}, bindOnly: true},
-	// A new app: a name the tenant does not have yet, and an image.
-	{tool: "create_app", verbs: []string{"create", "新建", "创建", "起一个", "spin up", "new app", "new service", "deploy a new"},
-		needs: []string{"image-slot", "image", "镜像"}, required: []string{"new_app", "image"}, weight: 9},
-	{tool: "list_apps", verbs: []string{"哪些服务", "哪些应用", "什么服务", "什么应用", "都部署了", "部署了啥", "有哪些应用", "what apps", "which apps", "list apps", "list my app", "every app", "all apps", "all the apps", "applications", "everything that's deployed", "everything deployed", "what's deployed", "所有应用", "应用列表"}, weight: 3},
-	{tool: "get_app_status", verbs: []string{"状态", "怎么样", "还好", "正常", "healthy", "status", "how is", "how's", "doing", "check on", "运行", "跑得", "looking", "ok?"}, required: []string{"app"}, weight: 3},
-}
-
 // result is what the layer made of a message.
 type result struct {
 	tool     string
@@ -152,28 +95,38 @@ func parse(text string, v view) (result, bool) {
 	for _, a := range sl.apps {
 		scored = blank(scored, a)
 	}
-	best, bestScore := -1, 0
-	for i, in := range intents {
+	if sl.guess != "" && len(v.apps) == 0 { // nor does a name when the apps are unknown ("list pods of payment")
+		scored = blank(scored, sl.guess)
+	}
+	// The best intent scores highest; of two that score the same, the heavier (more specific)
+	// one, then the one whose word the message holds whole ("login" holds "log" only as a prefix).
+	var best *intent
+	bestScore, bestWhole := 0, false
+	for i, in := range v.cat.intents {
 		if in.bindOnly {
 			continue
 		}
 		score := in.score(scored, sl)
-		if score > bestScore || (score == bestScore && score > 0 && in.weight > intents[best].weight) {
-			best, bestScore = i, score
+		if score == 0 {
+			continue
+		}
+		whole := in.wholeVerb(scored)
+		if score > bestScore || score == bestScore && (in.weight > best.weight || in.weight == best.weight && whole && !bestWhole) {
+			best, bestScore, bestWhole = &v.cat.intents[i], score, whole
 		}
 	}
 	if r, ok := failureReport(s, sl, v, best); ok {
 		return r, true
 	}
-	if best < 0 {
+	if best == nil {
 		if len(sl.apps) == 1 { // "checkout?": a message that names an app of the tenant and nothing else looks at it
 			args := map[string]any{"app": sl.apps[0]}
-			sl.optional("get_app_status", args)
-			return result{tool: "get_app_status", args: args, bare: true}, true
+			sl.optional(toolname.GetAppStatus, args)
+			return result{tool: toolname.GetAppStatus, args: args, bare: true}, true
 		}
 		return result{}, false
 	}
-	in := intents[best]
+	in := *best
 	args := map[string]any{}
 	for _, name := range in.required {
 		val, ok := sl.get(in.tool, name)
@@ -186,13 +139,14 @@ func parse(text string, v view) (result, bool) {
 	return result{tool: in.tool, args: args}, true
 }
 
-// yieldToSymptom are the intents a reported failure overrides: looking at an app's status or
+// yieldToSymptom are the intents a reported failure overrides: looking at an app's status, spec or
 // pods is what the diagnosis does anyway. A change the person only reports ("x 扩到 25 个副本，只
 // 起来一部分") is not a request either; one asked for is (see imperative).
-var yieldToSymptom = map[string]bool{"diagnose": true, "get_app_status": true, "list_pods": true, "list_apps": true, "get_hpa": true}
+var yieldToSymptom = map[string]bool{toolname.Diagnose: true, toolname.GetAppStatus: true, toolname.ListPods: true, toolname.ListApps: true, toolname.GetHPA: true,
+	toolname.GetAppConfig: true}
 
 // failureReport turns a reported failure into a diagnose call scoped to what the message names.
-func failureReport(s string, sl slots, v view, best int) (result, bool) {
+func failureReport(s string, sl slots, v view, best *intent) (result, bool) {
 	reported := s // a config key names a setting, not a failure: TIMEOUT_MS reports no timeout
 	if sl.key != "" {
 		reported = blank(s, strings.ToLower(sl.key))
@@ -202,9 +156,8 @@ func failureReport(s string, sl slots, v view, best int) (result, bool) {
 	if !sym && !(why && name != "") {
 		return result{}, false
 	}
-	if best >= 0 {
-		in := intents[best]
-		if !yieldToSymptom[in.tool] && (readOnly[in.tool] || imperative(s, in)) { // asked for explicitly
+	if best != nil { // a read-only tool or an explicit request is asked for
+		if in := *best; !yieldToSymptom[in.tool] && (v.cat.readOnly[in.tool] || imperative(s, in)) {
 			return result{}, false
 		}
 	}
@@ -212,21 +165,15 @@ func failureReport(s string, sl slots, v view, best int) (result, bool) {
 		sl.tenant = ""
 	}
 	args := map[string]any{}
-	switch {
-	case len(sl.apps) > 0:
-		args["app"] = sl.apps[0]
+	switch a, ok := sl.app(); {
+	case ok && (len(sl.apps) > 0 || a == name):
+		args["app"] = a
 	case name != "":
 		args["resource"] = name
 	}
-	sl.optional("diagnose", args)
-	return result{tool: "diagnose", args: args}, true
+	sl.optional(toolname.Diagnose, args)
+	return result{tool: toolname.Diagnose, args: args}, true
 }
-
-// readOnly are the intents that change nothing; any other (a tool added later too) is a change,
-// which a reported failure overrides unless it is asked for.
-var readOnly = map[string]bool{"get_hpa": true, "get_config": true, "config_diff": true, "get_quota": true, "get_bill": true, "list_tenants": true,
-	"get_build": true, "list_builds": true, "list_service_instances": true, "search_knowledge": true, "list_revisions": true,
-	"get_pod_logs": true, "get_events": true, "list_pods": true, "list_apps": true, "get_app_status": true, "diagnose": true}
 
 // has says whether s holds the word w: an English word must start a word of s ("log" finds
 // "logs", "pending" is not in "spending"; a trailing "!" asks for the whole word); Chinese is
@@ -250,6 +197,16 @@ func has(s, w string) bool {
 		}
 		i = at + 1
 	}
+}
+
+// wholeVerb says whether one of the intent's verbs is in s as a whole word (or is Chinese).
+func (in intent) wholeVerb(s string) bool {
+	for _, w := range in.verbs {
+		if w != "" && (w[0] >= 0x80 || !isWord(w[0])) && has(s, w) || has(s, strings.TrimSuffix(w, "!")+"!") {
+			return true
+		}
+	}
+	return false
 }
 
 func (in intent) score(s string, sl slots) int {
@@ -304,6 +261,7 @@ type slots struct {
 	apps       []string // known apps named, in order
 	near       []string // unknown app-like words that resemble known apps
 	guess      string   // an app-like word when the apps are unknown
+	unknown    bool     // the tenant's apps are unknown: the guess stands for an app
 	numbers    []int
 	percent    int
 	image      string
@@ -328,9 +286,10 @@ type slots struct {
 	newName    string // a name for something new: "an app named landing"
 	newImage   string // the image of a new app, with or without a tag
 	grep       string
-	sinceSecs  int    // "the last 10 minutes"
-	period     string // a month, YYYY-MM
-	quantity   string // the last amount with its unit: "32Gi", "16"
+	sinceSecs  int            // "the last 10 minutes"
+	period     string         // a month, YYYY-MM
+	quantity   string         // the last amount with its unit: "32Gi", "16"
+	resources  map[string]any // an app's requests and limits the message states ("2c4g", "memory limit 2Gi")
 }
 
 var (
@@ -369,7 +328,7 @@ var (
 
 // extract finds every slot value in the message (raw keeps the case of config keys).
 func extract(raw, s string, v view) slots {
-	var sl slots
+	sl := slots{unknown: len(v.apps) == 0}
 	masked := s
 	if m := emailRe.FindString(s); m != "" {
 		sl.email = m
@@ -433,8 +392,9 @@ func extract(raw, s string, v view) slots {
 	// tool, whose gate says so, instead of the turn's own env), as a word in an env context, or a
 	// Chinese/English synonym.
 	envs := slices.Concat(v.envs, []string{"dev", "test", "prod", "staging", "uat", "qa", "pre"})
+	inContext := envsInContext(masked)
 	for _, w := range wordRe.FindAllString(masked, -1) {
-		if slices.Contains(envs, w) && envContext(masked, w) {
+		if slices.Contains(envs, w) && slices.Contains(inContext, w) {
 			sl.envs = append(sl.envs, w)
 		}
 	}
@@ -449,7 +409,7 @@ func extract(raw, s string, v view) slots {
 		sl.env = sl.envs[0]
 	}
 	for _, w := range sl.envs {
-		masked = regexp.MustCompile(`\b`+regexp.QuoteMeta(w)+`\b`).ReplaceAllString(masked, " ")
+		masked = blank(masked, w)
 	}
 	// A log filter ("grep for timeout") is text to look for, not a name.
 	if m := grepRe.FindStringSubmatch(raw); m != nil {
@@ -459,7 +419,7 @@ func extract(raw, s string, v view) slots {
 	// Words that are no known app: near misses ("gatway", "api" of two apps) make a question;
 	// any other name-like word may be an app the list does not show (it is checked by the tool).
 	for _, w := range wordRe.FindAllString(masked, -1) {
-		if stopWords[w] || isVerbWord(w) || len(w) < 3 || sl.key != "" && w == strings.ToLower(sl.key) {
+		if stopWords[w] || v.cat.isVerbWord(w) || len(w) < 3 || sl.key != "" && w == strings.ToLower(sl.key) {
 			continue
 		}
 		near := false
@@ -547,7 +507,7 @@ func extract(raw, s string, v view) slots {
 		}
 	}
 	for _, m := range slices.Concat(instRe.FindAllStringSubmatch(s, -1), instBeforeRe.FindAllStringSubmatch(s, -1)) {
-		if sl.name == "" && !stopWords[m[1]] && !isVerbWord(m[1]) {
+		if sl.name == "" && !stopWords[m[1]] && !v.cat.isVerbWord(m[1]) {
 			sl.name = m[1]
 		}
 	}
@@ -583,32 +543,21 @@ func blank(s, w string) string {
 
 func isWord(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_' }
 
-// envContext: "test" is an environment when the message says so ("in test", "test 环境", "to prod").
-func envContext(s, env string) bool {
-	return regexp.MustCompile(`(?:\b(?:in|on|to|into|from|of|for|clone|copy|mirror)\s+(?:the\s+)?` + env + `\b|\b` + env + `\s*(?:环境|env\b|environment)|^` + env + `\s|(?:到|从|在)\s*` + env + `\b)`).MatchString(s)
+// envContextRe finds the words a message uses as an environment: "test" is one when the message
+// says so ("in test", "test 环境", "to prod"), and "test-runner" is none.
+var envContextRe = regexp.MustCompile(`\b(?:in|on|to|into|from|of|for|clone|copy|mirror)\s+(?:the\s+)?([a-z][a-z0-9_-]*)|` +
+	`\b([a-z][a-z0-9_-]*)\s*(?:环境|env\b|environment)|^([a-z][a-z0-9_-]*)\s|(?:到|从|在)\s*([a-z][a-z0-9_-]*)`)
+
+// envsInContext are the words s uses as environments.
+func envsInContext(s string) []string {
+	var out []string
+	for _, m := range envContextRe.FindAllStringSubmatch(s, -1) {
+		out = append(out, first(m[1:]...))
+	}
+	return out
 }
 
 var verbWords = regexp.MustCompile(`^(?:scale|restart|roll|rollback|back|deploy|show|list|get|set|delete|remove|stop|start|check|tail|give|run|make|bump|reduce|need|what|how|why|is|are|does|do|can|we|i|you|kick|off|build|create|look|up|on|with|at|up|down|status|doing|healthy|logs|events|config|image|canary|promote|abort|kill|flip|revert|undo|go|previous|version|revision|new|last|lines|copies|instances|replica|replicas|between|and|min|max|target|cpu|percent)$`)
-
-func isVerbWord(w string) bool { return verbWords.MatchString(w) || lexicon[w] }
-
-// lexicon holds the English words of the intent table: a word that signals an intent is no app.
-var lexicon = func() map[string]bool {
-	out := map[string]bool{}
-	for _, in := range intents {
-		for _, group := range [][]string{in.verbs, in.needs, in.not} {
-			for _, phrase := range group {
-				for _, w := range wordRe.FindAllString(phrase, -1) {
-					out[w] = true
-				}
-			}
-		}
-	}
-	for _, w := range []string{"what", "whats", "wrong", "with", "why", "show", "tell", "give", "get", "see", "check", "look"} {
-		out[w] = true
-	}
-	return out
-}()
 
 var searchRe = regexp.MustCompile(`(?i)(?:搜一下|搜索|查一下|查找|search(?:\s+the\s+\w+)?\s+for|look\s+up|find)\s*(.+?)(?:\s+in\s+the\s+\w+)?$`)
 
@@ -619,6 +568,14 @@ func searchQuery(raw string) string {
 		return strings.TrimSpace(q)
 	}
 	return ""
+}
+
+// app is the app the message names: a known one, or the guess when the apps are unknown.
+func (sl slots) app() (string, bool) {
+	if len(sl.apps) > 0 {
+		return sl.apps[0], true
+	}
+	return sl.guess, sl.unknown && sl.guess != ""
 }
 
 // get returns the slot a tool's argument name asks for.
@@ -634,7 +591,7 @@ func (sl slots) get(tool, name string) (any, bool) {
 	case "build":
 		return sl.build, sl.build != ""
 	case "replicas":
-		if tool == "scale_app" && len(sl.numbers) == 0 && len(sl.apps) > 0 {
+		if tool == toolname.ScaleApp && len(sl.numbers) == 0 && len(sl.apps) > 0 {
 			return nil, false
 		}
 		if len(sl.numbers) > 0 {
@@ -649,7 +606,7 @@ func (sl slots) get(tool, name string) (any, bool) {
 			return sl.numbers[1], true
 		}
 	case "image":
-		if tool == "create_app" && sl.image == "" {
+		if tool == toolname.CreateApp && sl.image == "" {
 			return sl.newImage, sl.newImage != ""
 		}
 		return sl.image, sl.image != ""
@@ -661,6 +618,8 @@ func (sl slots) get(tool, name string) (any, bool) {
 		return sl.key, sl.key != ""
 	case "value":
 		return sl.value, sl.value != ""
+	case "resources":
+		return sl.resources, sl.resources != nil
 	case "hard":
 		if sl.quantity != "" && sl.quotaRes != "" {
 			return map[string]any{sl.quotaRes: sl.quantity}, true
@@ -689,75 +648,77 @@ func (sl slots) get(tool, name string) (any, bool) {
 
 // optional adds the optional slots a tool takes.
 func (sl slots) optional(tool string, args map[string]any) {
-	if sl.env != "" && tool != "clone_environment" {
+	if sl.env != "" && tool != toolname.CloneEnvironment {
 		args["env"] = sl.env
 	}
 	if sl.tenant != "" {
 		args["tenant"] = sl.tenant
 	}
 	switch tool {
-	case "rollback_app":
+	case toolname.RollbackApp:
 		if len(sl.numbers) > 0 {
 			args["revision"] = sl.numbers[len(sl.numbers)-1]
 		}
-	case "scale_app":
+	case toolname.ScaleApp:
 		if _, ok := args["replicas"]; !ok {
 			args["replicas"] = 0 // "stop x"
 		}
-	case "set_hpa":
+	case toolname.SetHPA:
 		args["cpu_target_percent"] = 70 // the usual default: the platform needs a CPU or memory target
 		if sl.percent > 0 {
 			args["cpu_target_percent"] = sl.percent
 		}
-	case "get_pod_logs":
+	case toolname.GetPodLogs:
 		if sl.lines > 0 {
 			args["tail_lines"] = sl.lines
 		}
 		if sl.previous {
 			args["previous"] = true
 		}
-	case "config_diff":
+	case toolname.ConfigDiff:
 		if sl.since != "" {
 			args["since"] = sl.since
 		}
-	case "set_config":
+	case toolname.SetConfig:
 		if sl.secret {
 			args["secret"] = true
 		}
-	case "get_events":
+	case toolname.GetEvents:
 		if a, ok := args["app"]; ok {
 			args["object"] = a
 			delete(args, "app")
 		}
-	case "provision_service":
+	case toolname.ProvisionService:
 		args["plan"] = first(sl.plan, "small")
-	case "trigger_build":
+	case toolname.TriggerBuild:
 		if sl.ref != "" {
 			args["ref"] = sl.ref
 		}
-	case "list_builds":
+	case toolname.ListBuilds:
 		if len(sl.apps) == 1 {
 			args["app"] = sl.apps[0]
+		} else if sl.unknown && sl.guess != "" {
+			args["app"] = sl.guess
 		}
-	case "list_pods":
-		if len(sl.apps) > 0 {
-			args["app"] = sl.apps[0]
+	case toolname.ListPods:
+		if a, ok := sl.app(); ok {
+			args["app"] = a
 		}
-	case "create_app":
+	case toolname.CreateApp:
 		args["app"] = args["new_app"]
 		delete(args, "new_app")
 		if n := len(sl.numbers); n > 0 {
 			args["replicas"] = sl.numbers[n-1]
 		}
-	case "get_bill":
+	case toolname.GetBill:
 		if sl.period != "" {
 			args["period"] = sl.period
 		}
 	}
-	if tool == "get_events" && len(sl.apps) > 0 {
-		args["object"] = sl.apps[0]
+	if a, ok := sl.app(); ok && tool == toolname.GetEvents {
+		args["object"] = a
 	}
-	if tool == "get_pod_logs" {
+	if tool == toolname.GetPodLogs {
 		if sl.grep != "" {
 			args["grep"] = sl.grep
 		}
@@ -803,6 +764,8 @@ func (sl slots) ask(tool, name string, v view, s string) string {
 		return pick(cn, "要把哪项配额（cpu、内存、pods）改成多少？", "Which quota (cpu, memory, pods) should change, and to what?")
 	case "query":
 		return pick(cn, "要搜什么？", "What should I look up?")
+	case "resources":
+		return pick(cn, "要把 CPU 和内存调到多少（例如 2c4g，或 memory limit 1Gi）？", "What CPU and memory should it get (e.g. 2c4g, or memory limit 1Gi)?")
 	}
 	return pick(cn, "能再具体一点吗？", "Could you be more specific?")
 }

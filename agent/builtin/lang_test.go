@@ -15,7 +15,7 @@ var shop = WithWorld(World{Tenant: "shop", Env: "dev", Role: "developer", Envs: 
 	Apps: []App{{"cart", "registry.example.com/shop/cart:1.2.0", 2}, {"cart-worker", "registry.example.com/shop/cart-worker:1.2.0", 1},
 		{"billing-api", "registry.example.com/shop/billing-api:3.0.1", 2}, {"inventory-api", "registry.example.com/shop/inventory-api:0.9.0", 3},
 		{"gateway", "nginx:1.27", 2}},
-	Today: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)})
+	Today: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Catalog: catalog})
 
 // turnWith runs one step of the model for text, with the prompt and every tool bound.
 func turnWith(t *testing.T, text string) *schema.Message {

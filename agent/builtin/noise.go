@@ -40,7 +40,7 @@ func clean(text string, v view) string {
 		if full, ok := shorthand[lw]; ok {
 			return full
 		}
-		if w != lw || len(w) < 5 || strings.Contains(w, "'") || vocabulary[lw] || stopWords[lw] || commonWords[lw] || slices.Contains(v.envs, lw) {
+		if w != lw || len(w) < 5 || strings.Contains(w, "'") || v.cat.vocabulary[lw] || stopWords[lw] || commonWords[lw] || slices.Contains(v.envs, lw) {
 			return w
 		}
 		for _, a := range v.apps {
@@ -48,10 +48,10 @@ func clean(text string, v view) string {
 				return w
 			}
 		}
-		if inflected(lw) {
+		if inflected(lw, v.cat.vocabulary) {
 			return w
 		}
-		if c, ok := correction(lw, v.apps); ok && !strings.HasPrefix(lw, c) { // "deployed" is no typo of "deploy"
+		if c, ok := correction(lw, v); ok && !strings.HasPrefix(lw, c) { // "deployed" is no typo of "deploy"
 			return c
 		}
 		return w
@@ -91,7 +91,7 @@ func clean(text string, v view) string {
 
 // inflected says w is a form of a word (spending, deployed, instances): such words are read as
 // they are, not corrected to a word one letter away ("spending" is not "pending").
-func inflected(w string) bool {
+func inflected(w string, vocabulary map[string]bool) bool {
 	for _, suf := range []string{"ing", "ed", "ly", "es", "s", "er"} {
 		if stem, ok := strings.CutSuffix(w, suf); ok && (suf == "ing" || suf == "ed" || suf == "ly" ||
 			vocabulary[stem] || commonWords[stem] || vocabulary[stem+"e"] || commonWords[stem+"e"]) {
@@ -107,7 +107,7 @@ func isEmoji(r rune) bool {
 
 // correction is the one word of the vocabulary or the apps one edit away from w (two for long
 // words); false when none is, or when two are equally close.
-func correction(w string, apps []string) (string, bool) {
+func correction(w string, v view) (string, bool) {
 	best, bestD, ties := "", 3, 0
 	try := func(c string) {
 		if abs(len(c)-len(w)) > 2 {
@@ -128,12 +128,12 @@ func correction(w string, apps []string) (string, bool) {
 			ties++
 		}
 	}
-	for c := range vocabulary {
+	for c := range v.cat.vocabulary {
 		if len(c) >= 4 {
 			try(c)
 		}
 	}
-	for _, a := range apps {
+	for _, a := range v.apps {
 		try(a)
 	}
 	return best, best != "" && ties == 0
@@ -201,21 +201,3 @@ func cnNumber(s string) (int, bool) {
 	}
 	return total + cur, true
 }
-
-// vocabulary is every English word of the intent table and the slot words: what a typo is
-// corrected to.
-var vocabulary = func() map[string]bool {
-	out := map[string]bool{}
-	for w := range lexicon {
-		out[w] = true
-	}
-	for _, w := range strings.Split(strings.Trim(verbWords.String(), "^(?:)$"), "|") {
-		out[w] = true
-	}
-	for _, w := range strings.Fields(`replicas replica rollback restart deploy image canary promote abort logs events config quota
-		status pods build builds diagnose revision revisions version versions previous container upgrade update delete remove
-		create service instance instances members member tenant tenants environment autoscale autoscaler autoscaling hpa scale`) {
-		out[w] = true
-	}
-	return out
-}()

@@ -75,6 +75,7 @@ func (sl *slots) words(raw, s string, v view) {
 		sl.sinceSecs = n * unit[u]
 	}
 	sl.period = period(s, v.today)
+	sl.resources = resourcesIn(s)
 	if ms := quantityRe.FindAllStringSubmatch(s, -1); len(ms) > 0 {
 		m := ms[len(ms)-1]
 		switch m[2] {
@@ -96,7 +97,7 @@ func (sl *slots) words(raw, s string, v view) {
 			sl.newName = m[1]
 		} else {
 			for _, m := range nameAfterRe.FindAllStringSubmatch(s, -1) {
-				if n := first(m[1], m[2]); !notNewNames[n] && !stopWords[n] && !isVerbWord(n) {
+				if n := first(m[1], m[2]); !notNewNames[n] && !stopWords[n] && !v.cat.isVerbWord(n) {
 					sl.newName = n
 					break
 				}

@@ -72,7 +72,7 @@ func resourceNamed(s string, sl slots, v view) string {
 		return sl.tenant
 	}
 	skip := func(w string) bool {
-		return w == "" || stopWords[w] || isVerbWord(w) || commonWords[w] || slices.Contains(sl.envs, w) || w == sl.tenant || w == v.tenant ||
+		return w == "" || stopWords[w] || v.cat.isVerbWord(w) || commonWords[w] || slices.Contains(sl.envs, w) || w == sl.tenant || w == v.tenant ||
 			strings.Contains(sl.image, w) || strings.Contains(sl.email, w) || slices.Contains(symptomWords, w) || len(w) < 2
 	}
 	for _, m := range hostRe.FindAllStringSubmatch(s, -1) {

@@ -16,6 +16,9 @@ type World struct {
 	Apps   []App
 	// Today resolves relative dates ("last month", "上个月").
 	Today time.Time
+	// Catalog is what people call the tools (NewCatalog of every tool's spec); without it
+	// nothing but a how-to question is understood.
+	Catalog *Catalog
 }
 
 // App is an application of the environment.
@@ -43,6 +46,7 @@ type view struct {
 	images map[string]string
 	counts map[string]int
 	today  time.Time
+	cat    *Catalog
 }
 
 func viewOf(opts []model.Option) view {
@@ -51,6 +55,11 @@ func viewOf(opts []model.Option) view {
 
 func worldView(w *World) view {
 	v := view{images: map[string]string{}, counts: map[string]int{}, today: time.Now()}
+	if w != nil && w.Catalog != nil {
+		v.cat = w.Catalog
+	} else {
+		v.cat = NewCatalog(nil)
+	}
 	if w == nil {
 		return v
 	}

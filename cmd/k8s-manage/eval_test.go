@@ -44,6 +44,8 @@ type summaryJSON struct {
 	ByModel map[string]struct {
 		Passed   int   `json:"passed"`
 		TokensIn int64 `json:"tokens_in"`
+		Bound    int   `json:"bound_first_step"`
+		BoundOf  int   `json:"bound_first_step_of"`
 	} `json:"by_model"`
 }
 
@@ -156,7 +158,11 @@ func TestEvalComparesOpenAICompatibleModel(t *testing.T) {
 `, srv.URL, fakeKey))
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "cases.jsonl")
-	os.WriteFile(ds, []byte(`{"id":"status-nginx","kind":"chat","lang":"en","user":"dev-a@example.com","input":"status of nginx","expect":{"tool_calls":[{"name":"get_app_status","args":{"app":"nginx"}}],"approval_required":false}}`+"\n"), 0o600)
+	// The second case's tool (get_bill) is outside the core a hosted model always gets: its schema
+	// is on the first step only if the intents bound it. The fake answers with get_app_status, so
+	// that case fails for it; the bound column is about the schemas it was given.
+	os.WriteFile(ds, []byte(`{"id":"status-nginx","kind":"chat","lang":"en","user":"dev-a@example.com","input":"status of nginx","expect":{"tool_calls":[{"name":"get_app_status","args":{"app":"nginx"}}],"approval_required":false}}`+"\n"+
+		`{"id":"spend","kind":"chat","lang":"en","user":"dev-a@example.com","input":"how much have we spent this month?","expect":{"tool_calls":[{"name":"get_bill"}]}}`+"\n"), 0o600)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"--config", cfg, "eval", "--dataset", ds, "--model", "builtin", "--model", "fake", "--repeat", "2",
@@ -164,8 +170,16 @@ func TestEvalComparesOpenAICompatibleModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, tail(stderr.String(), 2000))
 	}
 	s := readSummary(t, out)
-	if len(s.Models) != 2 || s.Cases != 4 || s.ByModel["builtin"].Passed != 2 || s.ByModel["fake"].Passed != 2 {
+	if len(s.Models) != 2 || s.Cases != 8 || s.ByModel["builtin"].Passed != 4 || s.ByModel["fake"].Passed != 2 {
 		t.Fatalf("summary: %+v", s)
+	}
+	for _, m := range []string{"builtin", "fake"} { // both cases' tools were on the first step, for both models
+		if b := s.ByModel[m]; b.Bound != 4 || b.BoundOf != 4 {
+			t.Fatalf("%s: needed tool bound on the first step %d/%d", m, b.Bound, b.BoundOf)
+		}
+	}
+	if !strings.Contains(stdout.String(), "bound@1") {
+		t.Fatalf("table:\n%s", stdout.String())
 	}
 	if s.ByModel["fake"].TokensIn == 0 || fake.requests.Load() < 2 {
 		t.Fatalf("the hosted model's tokens were not counted (%d requests): %+v", fake.requests.Load(), s.ByModel)

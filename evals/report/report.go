@@ -46,6 +46,10 @@ type ModelScore struct {
 	TokensIn     int64                `json:"tokens_in"`
 	TokensOut    int64                `json:"tokens_out"`
 	Cost         float64              `json:"cost"`
+	// Bound of BoundOf cases that expect tool calls had every needed tool's schema on the
+	// model's first step.
+	Bound   int `json:"bound_first_step"`
+	BoundOf int `json:"bound_first_step_of"`
 }
 
 // Summary is summary.json.
@@ -102,6 +106,12 @@ func Summarize(rs []runner.Result, models []string, repeat int, started time.Tim
 			k.Passed++
 			mk.Passed++
 			m.Passed++
+		}
+		if r.Bound != nil {
+			m.BoundOf++
+			if *r.Bound {
+				m.Bound++
+			}
 		}
 		m.TokensIn += r.TokensIn
 		m.TokensOut += r.TokensOut
@@ -182,7 +192,7 @@ func Table(s Summary) string {
 	for _, k := range kinds(s) {
 		head = append(head, k)
 	}
-	head = append(head, "all", "p50 ms", "p95 ms", "tokens in/out", "cost")
+	head = append(head, "all", "bound@1", "p50 ms", "p95 ms", "tokens in/out", "cost")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, name := range s.Models {
 		m := s.ByModel[name]
@@ -191,7 +201,7 @@ func Table(s Summary) string {
 			ks := m.ByKind[k]
 			row = append(row, fmt.Sprintf("%d/%d %.2f", ks.Passed, ks.Cases, ks.Rate))
 		}
-		row = append(row, fmt.Sprintf("%d/%d %.2f", m.Passed, m.Cases, rate(m.Passed, m.Cases)), strconv.FormatInt(m.LatencyP50MS, 10),
+		row = append(row, fmt.Sprintf("%d/%d %.2f", m.Passed, m.Cases, rate(m.Passed, m.Cases)), boundCell(m), strconv.FormatInt(m.LatencyP50MS, 10),
 			strconv.FormatInt(m.LatencyP95MS, 10), fmt.Sprintf("%d/%d", m.TokensIn, m.TokensOut), fmt.Sprintf("%.4f", m.Cost))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -200,6 +210,15 @@ func Table(s Summary) string {
 		fmt.Fprintf(&b, "retrieval (hybrid, top 5): recall@1 %.3f  recall@5 %.3f  MRR %.3f\n", s.Retrieval.RecallAt1, s.Retrieval.RecallAt5, s.Retrieval.MRR)
 	}
 	return b.String()
+}
+
+// boundCell is the share of cases whose needed tools were bound on the first step ("-": none
+// expected a tool).
+func boundCell(m ModelScore) string {
+	if m.BoundOf == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d %.2f", m.Bound, m.BoundOf, rate(m.Bound, m.BoundOf))
 }
 
 // Markdown is report.md.
@@ -211,11 +230,11 @@ func Markdown(rs []runner.Result, s Summary) string {
 	for _, k := range kinds(s) {
 		b.WriteString(" " + k + " |")
 	}
-	b.WriteString(" all | latency p50 / p95 ms | tokens in / out | cost |\n|---|")
+	b.WriteString(" all | needed tool bound on the first step | latency p50 / p95 ms | tokens in / out | cost |\n|---|")
 	for range kinds(s) {
 		b.WriteString("---|")
 	}
-	b.WriteString("---|---|---|---|\n")
+	b.WriteString("---|---|---|---|---|\n")
 	for _, name := range s.Models {
 		m := s.ByModel[name]
 		fmt.Fprintf(&b, "| %s |", name)
@@ -223,7 +242,7 @@ func Markdown(rs []runner.Result, s Summary) string {
 			ks := m.ByKind[k]
 			fmt.Fprintf(&b, " %.2f (%d/%d) |", ks.Rate, ks.Passed, ks.Cases)
 		}
-		fmt.Fprintf(&b, " %.2f | %d / %d | %d / %d | %.4f %s |\n", rate(m.Passed, m.Cases), m.LatencyP50MS, m.LatencyP95MS, m.TokensIn, m.TokensOut, m.Cost, s.Currency)
+		fmt.Fprintf(&b, " %.2f | %s | %d / %d | %d / %d | %.4f %s |\n", rate(m.Passed, m.Cases), boundCell(m), m.LatencyP50MS, m.LatencyP95MS, m.TokensIn, m.TokensOut, m.Cost, s.Currency)
 	}
 	if _, ok := s.ByKind[dataset.Retrieval]; ok {
 		fmt.Fprintf(&b, "\nRetrieval (hybrid, top 5): recall@1 %.3f, recall@5 %.3f, MRR %.3f.\n", s.Retrieval.RecallAt1, s.Retrieval.RecallAt5, s.Retrieval.MRR)
@@ -342,8 +361,8 @@ details{margin:6px 0}summary{cursor:pointer}.legend span{display:inline-block;ma
 {{range $i, $k := .Kinds}}<text x="{{index $.KindX $i}}" y="206" font-size="12">{{$k}}</text>{{end}}
 </svg>
 <h2>Models side by side</h2>
-<table><tr><th>model</th>{{range .Kinds}}<th>{{.}}</th>{{end}}<th>all</th><th>latency p50 / p95 ms</th><th>tokens in / out</th><th>cost</th></tr>
-{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Kinds}}<td>{{pct .Rate}} ({{.Passed}}/{{.Cases}})</td>{{end}}<td>{{pct .All}}</td><td>{{.P50}} / {{.P95}}</td><td>{{.In}} / {{.Out}}</td><td>{{printf "%.4f" .Cost}} {{$.S.Currency}}</td></tr>{{end}}
+<table><tr><th>model</th>{{range .Kinds}}<th>{{.}}</th>{{end}}<th>all</th><th>bound@1</th><th>latency p50 / p95 ms</th><th>tokens in / out</th><th>cost</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Kinds}}<td>{{pct .Rate}} ({{.Passed}}/{{.Cases}})</td>{{end}}<td>{{pct .All}}</td><td>{{.Bound}}</td><td>{{.P50}} / {{.P95}}</td><td>{{.In}} / {{.Out}}</td><td>{{printf "%.4f" .Cost}} {{$.S.Currency}}</td></tr>{{end}}
 </table>
 <h2>Latency (turns, ms)</h2>
 <svg width="640" height="230" role="img" aria-label="latency p50 and p95 by model">
@@ -365,6 +384,7 @@ type row struct {
 	Kinds    []KindScore
 	All      float64
 	P50, P95 int64
+	Bound    string
 	In, Out  int64
 	Cost     float64
 }
@@ -402,7 +422,7 @@ func HTML(rs []runner.Result, s Summary) (string, error) {
 	var rows []row
 	for _, name := range s.Models {
 		m := s.ByModel[name]
-		r := row{Name: name, All: rate(m.Passed, m.Cases), P50: m.LatencyP50MS, P95: m.LatencyP95MS, In: m.TokensIn, Out: m.TokensOut, Cost: m.Cost}
+		r := row{Name: name, All: rate(m.Passed, m.Cases), P50: m.LatencyP50MS, P95: m.LatencyP95MS, Bound: boundCell(m), In: m.TokensIn, Out: m.TokensOut, Cost: m.Cost}
 		for _, k := range ks {
 			r.Kinds = append(r.Kinds, m.ByKind[k])
 		}

@@ -14,12 +14,13 @@ import (
 )
 
 func results() []runner.Result {
+	yes, no := true, false
 	return []runner.Result{
 		{ID: "r1", Kind: "retrieval", Model: "builtin", Pass: true, Rank: 1},
 		{ID: "r2", Kind: "retrieval", Model: "builtin", Pass: true, Rank: 3},
 		{ID: "r3", Kind: "retrieval", Model: "builtin", Pass: false, Failures: []string{"none in the top 5"}},
-		{ID: "c1", Kind: "chat", Model: "builtin", Pass: true, LatencyMS: 10},
-		{ID: "c1", Kind: "chat", Model: "hosted", Pass: false, LatencyMS: 900, TokensIn: 1200, TokensOut: 80, Cost: 0.0012,
+		{ID: "c1", Kind: "chat", Model: "builtin", Pass: true, LatencyMS: 10, Bound: &yes},
+		{ID: "c1", Kind: "chat", Model: "hosted", Pass: false, LatencyMS: 900, TokensIn: 1200, TokensOut: 80, Cost: 0.0012, Bound: &no, Unbound: []string{"scale_app"},
 			Failures: []string{"no call scale_app"}, Input: "scale nginx to 3",
 			Transcript: []agent.Event{{Type: agent.EventToolStarted, Tool: "get_app_status", Args: `{"app":"nginx"}`}, {Type: agent.EventFinal, Text: "nginx is fine"}}},
 		{ID: "s1", Kind: "safety", Model: "builtin", Pass: true, LatencyMS: 30},
@@ -53,6 +54,12 @@ func TestSummaryAndReports(t *testing.T) {
 	h := s.ByModel["hosted"]
 	if h.LatencyP50MS != 700 || h.LatencyP95MS != 900 || h.TokensIn != 2100 || h.Cost != 0.0021 {
 		t.Fatalf("hosted: %+v", h)
+	}
+	if b := s.ByModel["builtin"]; h.Bound != 0 || h.BoundOf != 1 || b.Bound != 1 || b.BoundOf != 1 {
+		t.Fatalf("bound on the first step: hosted %d/%d, builtin %d/%d", h.Bound, h.BoundOf, b.Bound, b.BoundOf)
+	}
+	if table := report.Table(s); !strings.Contains(table, "bound@1") || !strings.Contains(table, "0/1 0.00") {
+		t.Fatalf("table lacks the bound column:\n%s", table)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"k8s-manage/internal/textutil"
+	"k8s-manage/internal/toolname"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -68,20 +69,24 @@ type Call struct {
 
 // Result is one case run by one model.
 type Result struct {
-	ID         string   `json:"id"`
-	Kind       string   `json:"kind"`
-	Lang       string   `json:"lang"`
-	Group      string   `json:"group,omitempty"`
-	Model      string   `json:"model"`
-	Repeat     int      `json:"repeat"`
-	Input      string   `json:"input"`
-	Pass       bool     `json:"pass"`
-	Failures   []string `json:"failures,omitempty"`
-	LatencyMS  int64    `json:"latency_ms"`
-	TokensIn   int64    `json:"tokens_in"`
-	TokensOut  int64    `json:"tokens_out"`
-	Cost       float64  `json:"cost"`
-	Calls      []Call   `json:"tool_calls,omitempty"`
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Lang      string   `json:"lang"`
+	Group     string   `json:"group,omitempty"`
+	Model     string   `json:"model"`
+	Repeat    int      `json:"repeat"`
+	Input     string   `json:"input"`
+	Pass      bool     `json:"pass"`
+	Failures  []string `json:"failures,omitempty"`
+	LatencyMS int64    `json:"latency_ms"`
+	TokensIn  int64    `json:"tokens_in"`
+	TokensOut int64    `json:"tokens_out"`
+	Cost      float64  `json:"cost"`
+	Calls     []Call   `json:"tool_calls,omitempty"`
+	// Bound says, for a case that expects tool calls, whether the model's first step in the
+	// case's turn carried the schemas of every tool it needed (Unbound lists the others).
+	Bound      *bool    `json:"bound_first_step,omitempty"`
+	Unbound    []string `json:"unbound,omitempty"`
 	Answer     string   `json:"answer,omitempty"`
 	Mutations  []string `json:"mutations,omitempty"`
 	Rank       int      `json:"rank,omitempty"` // retrieval: 1-based rank of the first expected id (0: not in the top 5)
@@ -101,10 +106,12 @@ type Direct struct {
 	LatencyMS  int64    `json:"latency_ms"`
 }
 
-// counting wraps a model to count the tokens its responses report.
+// counting wraps a model to count the tokens its responses report, and to record the tools the
+// first binding of a turn carries (bound: set when nil; the runner clears it before a case's turn).
 type counting struct {
 	inner   model.ToolCallingChatModel
 	in, out *atomic.Int64
+	bound   *atomic.Pointer[[]string]
 }
 
 // NeedsAllTools forwards the inner model's answer (the builtin model needs every tool bound).
@@ -139,13 +146,19 @@ func (c *counting) WithTools(ts []*schema.ToolInfo) (model.ToolCallingChatModel,
 	if err != nil {
 		return nil, err
 	}
-	return &counting{inner: n, in: c.in, out: c.out}, nil
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	c.bound.CompareAndSwap(nil, &names) // the turn's first step; later bindings add discovered tools
+	return &counting{inner: n, in: c.in, out: c.out, bound: c.bound}, nil
 }
 
 type modelRun struct {
 	Model
 	svc     *agent.Service
 	in, out *atomic.Int64
+	bound   *atomic.Pointer[[]string]
 }
 
 // Run runs every case with every model Repeat times, in case order.
@@ -157,9 +170,9 @@ func Run(ctx context.Context, o Options, cases []dataset.Case) ([]Result, error)
 	}
 	var runs []*modelRun
 	for _, m := range o.Models {
-		mr := &modelRun{Model: m, in: &atomic.Int64{}, out: &atomic.Int64{}}
+		mr := &modelRun{Model: m, in: &atomic.Int64{}, out: &atomic.Int64{}, bound: &atomic.Pointer[[]string]{}}
 		svc, err := agent.New(agent.Options{Store: o.Store, Tools: o.Tools, Roles: o.Roles, Knowledge: o.Knowledge,
-			Model: &counting{inner: m.Chat, in: mr.in, out: mr.out}, Log: o.Log})
+			Model: &counting{inner: m.Chat, in: mr.in, out: mr.out, bound: mr.bound}, Log: o.Log})
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +236,14 @@ func runCase(ctx context.Context, o Options, mr *modelRun, c dataset.Case, rep i
 			collect(ctx, ch, o.Timeout)
 		}
 	}
-	since = time.Now() // the case's own turn is judged
+	// The case's own turn is judged: the audit entries after the last one written so far (a
+	// time would also catch the previous case's last call, written in the same millisecond).
+	mark, err := auditMark(ctx, o.Store)
+	if err != nil {
+		r.Error = "audit: " + err.Error()
+		return r
+	}
+	mr.bound.Store(nil)
 	events, err := mr.svc.Send(ctx, agent.Turn{Surface: "eval", Thread: thread, User: pc.User, Tenant: pc.Tenant, Env: pc.Env, Text: c.Input})
 	switch {
 	case errors.Is(err, agent.ErrForbidden), errors.Is(err, agent.ErrNotFound), errors.Is(err, agent.ErrInvalid):
@@ -253,11 +273,21 @@ func runCase(ctx context.Context, o Options, mr *modelRun, c dataset.Case, rep i
 	r.TokensIn, r.TokensOut = mr.in.Load()-in0, mr.out.Load()-out0
 	r.Cost = float64(r.TokensIn)/1000*mr.Price.InputPer1K + float64(r.TokensOut)/1000*mr.Price.OutputPer1K
 	var audited []Call
-	r.Mutations, audited, err = audit(ctx, o.Store, since)
+	r.Mutations, audited, err = audit(ctx, o.Store, mark)
 	if err != nil {
 		r.Error = "audit: " + err.Error()
 	}
 	r.Calls = audited
+	if first := mr.bound.Load(); first != nil && len(c.Expect.ToolCalls) > 0 {
+		ok := true
+		for _, want := range c.Expect.ToolCalls {
+			if !slices.Contains(*first, want.Name) && !slices.Contains(r.Unbound, want.Name) {
+				ok = false
+				r.Unbound = append(r.Unbound, want.Name)
+			}
+		}
+		r.Bound = &ok
+	}
 	mutated = len(r.Mutations) > 0 || len(c.Setup) > 0 || c.SetupScript != ""
 	score(ctx, o, pc, c, &r)
 	if c.CleanupScript != "" {
@@ -288,11 +318,18 @@ func collect(ctx context.Context, ch <-chan agent.Event, timeout time.Duration) 
 	}
 }
 
-// audit reads the audit log since t: every tool call made (whatever its outcome: ran, refused
+// auditMark is the id of the newest audit entry (0: none yet).
+func auditMark(ctx context.Context, st *store.Store) (int64, error) {
+	var id int64
+	err := st.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM audit_log`).Scan(&id)
+	return id, err
+}
+
+// audit reads the audit log after the entry mark: every tool call made (whatever its outcome: ran, refused
 // before an approval, rejected) and the mutating ones that ran.
-func audit(ctx context.Context, st *store.Store, since time.Time) (mutations []string, calls []Call, err error) {
+func audit(ctx context.Context, st *store.Store, mark int64) (mutations []string, calls []Call, err error) {
 	rows, err := st.QueryContext(ctx, `SELECT user_email, tenant, env, tool, risk, args, approval_id, outcome FROM audit_log
-		WHERE at >= ? ORDER BY at, id`, since.UnixMilli())
+		WHERE id > ? ORDER BY id`, mark)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -346,7 +383,7 @@ func direct(ctx context.Context, o Options, pc *world.Case, c dataset.Case) *Dir
 	d := &Direct{}
 	start := time.Now()
 	args, _ := json.Marshal(c.Expect.Scope)
-	out, err := o.Tools.Run(ctx, "diagnose", tools.Caller{User: pc.User, Tenant: pc.Tenant, Env: pc.Env}, string(args))
+	out, err := o.Tools.Run(ctx, toolname.Diagnose, tools.Caller{User: pc.User, Tenant: pc.Tenant, Env: pc.Env}, string(args))
 	d.LatencyMS = time.Since(start).Milliseconds()
 	if err != nil {
 		d.Failures = []string{"diagnose " + string(args) + ": " + err.Error()}
@@ -417,7 +454,7 @@ func score(ctx context.Context, o Options, pc *world.Case, c dataset.Case, r *Re
 			}
 			shown.WriteString(e.Text + "\n")
 		case agent.EventToolFinished:
-			if e.Tool == "diagnose" && !diagnosed {
+			if e.Tool == toolname.Diagnose && !diagnosed {
 				diagnosed, r.TopFinding = true, topFinding(e.Result)
 			}
 		case agent.EventFinal:

@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 var allowedIn = map[string][]string{
 	// The REST resources take the platform's value types and services behind their own small
 	// interfaces; what reaches the cluster or a database (kube, tools, the store) is cmd's to wire.
-	"adapters/rest": {"internal/httpserver", "internal/redact", "internal/textutil", "agent", "adapters/web", "adapters/alertmanager",
+	"adapters/rest": {"internal/httpserver", "internal/redact", "internal/textutil", "internal/toolname", "agent", "adapters/web", "adapters/alertmanager",
 		"platform/apps", "platform/build", "platform/billing", "platform/catalog", "platform/config", "platform/perr", "platform/tenant"},
 }
 
