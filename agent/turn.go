@@ -84,7 +84,7 @@ func (s *Service) send(ctx context.Context, t Turn, plan *schema.Message) (<-cha
 	apps := s.appsOf(ctx, caller)
 	// The builtin model gets the world as typed values (hosted models ignore the option).
 	w := builtin.World{Tenant: caller.Tenant, Env: caller.Env, Role: string(caller.Role), Envs: envs, Apps: apps, Today: s.opts.Now(), Catalog: s.catalog}
-	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist), w)
+	carry, more, approvals := s.choose(caller, t.Text, usedTools(hist, w), w)
 	pc := promptContext{Caller: caller, Surface: t.Surface, Envs: envs, Date: w.Today, Apps: appNames(apps),
 		Approval: approvals, More: more}
 	msgs, err := buildMessages(s.prompt, pc, hist, t.Text, s.opts.HistoryTokens)
@@ -125,14 +125,28 @@ func (s *Service) History(ctx context.Context, user, convID string) ([]Message, 
 	return out, nil
 }
 
-// usedTools are the tools called earlier in the conversation: a follow-up ("and its logs?")
-// keeps their schemas.
-func usedTools(hist []Message) []string {
+// usedTools are the tools of the conversation so far: those called, and the one each of the last
+// few requests asked for (a turn that asked back, or whose call was refused, made none). A follow-up
+// ("and its logs?", "actually make it 6") keeps their schemas.
+func usedTools(hist []Message, w builtin.World) []string {
 	var out []string
-	for _, h := range hist {
+	add := func(n string) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	asked := 0
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
 		var c storedCall
-		if h.Role == "tool_call" && json.Unmarshal([]byte(h.Content), &c) == nil && !slices.Contains(out, c.Name) {
-			out = append(out, c.Name)
+		switch {
+		case h.Role == "tool_call" && json.Unmarshal([]byte(h.Content), &c) == nil:
+			add(c.Name)
+		case h.Role == "user" && asked < 3:
+			asked++
+			if cs := builtin.Candidates(h.Content, w); len(cs) > 0 {
+				add(cs[0])
+			}
 		}
 	}
 	return out

@@ -548,11 +548,27 @@ func isWord(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' |
 var envContextRe = regexp.MustCompile(`\b(?:in|on|to|into|from|of|for|clone|copy|mirror)\s+(?:the\s+)?([a-z][a-z0-9_-]*)|` +
 	`\b([a-z][a-z0-9_-]*)\s*(?:环境|env\b|environment)|^([a-z][a-z0-9_-]*)\s|(?:到|从|在)\s*([a-z][a-z0-9_-]*)`)
 
-// envsInContext are the words s uses as environments.
+// envsInContext are the words s uses as environments. A search goes on from the word found, not
+// past it: with a name masked, "status of   in test" holds "of in" and then "in test".
 func envsInContext(s string) []string {
 	var out []string
-	for _, m := range envContextRe.FindAllStringSubmatch(s, -1) {
-		out = append(out, first(m[1:]...))
+	for pos := 0; pos < len(s); {
+		m := envContextRe.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		next := pos + m[1]
+		for g := 2; g+1 < len(m); g += 2 {
+			if m[g] < 0 || g == 6 && pos > 0 { // the third form is the message's first word only
+				continue
+			}
+			out = append(out, s[pos+m[g]:pos+m[g+1]])
+			if m[g] > m[0] { // "in test": the word may open the next form
+				next = pos + m[g]
+			}
+			break
+		}
+		pos = next
 	}
 	return out
 }

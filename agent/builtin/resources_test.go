@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/cloudwego/eino/schema"
@@ -56,5 +57,26 @@ func TestResourcesChangeReadsTheConfigFirst(t *testing.T) {
 	msgs = append(msgs, msg, schema.ToolMessage(`{"status":"rejected"}`, msg.ToolCalls[0].ID, schema.WithToolName(toolname.UpdateApp)))
 	if msg, _ = bound.Generate(context.Background(), msgs, shop); len(msg.ToolCalls) != 0 {
 		t.Fatalf("after the decision: %+v", msg)
+	}
+}
+
+func TestEnvsInContext(t *testing.T) {
+	for in, want := range map[string][]string{
+		"status of         in test":   {"test"},
+		"clone dev to staging":        {"dev", "staging"},
+		"test 环境的 nginx":              {"test"},
+		"prod is down":                {"prod"},
+		"run the test-runner in prod": {"prod"},
+		"restart the test pod":        nil,
+	} {
+		var got []string // the words in an env context that name an environment
+		for _, w := range envsInContext(in) {
+			if slices.Contains([]string{"dev", "test", "staging", "prod"}, w) {
+				got = append(got, w)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
 	}
 }
