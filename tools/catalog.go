@@ -20,6 +20,7 @@ import (
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/platform/usage"
 )
 
 // Deps are the platform and knowledge services the catalog wraps.
@@ -39,6 +40,8 @@ type Deps struct {
 	Builds *build.Service
 	// Catalog provisions service instances (nil: catalog tools are not available).
 	Catalog *catalog.Service
+	// Usage reads the metrics API (nil: top is not available).
+	Usage *usage.Service
 	// Clone copies environments (nil: clone_environment is not available).
 	Clone *envclone.Service
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the
@@ -69,7 +72,7 @@ const (
 // NewRegistry builds the catalog from its domains: apps, observe, config, builds, service
 // catalog, members.
 func NewRegistry(d Deps) *Registry {
-	ts := slices.Concat(d.appTools(), d.observeTools(), d.configTools(), d.buildTools(), d.serviceTools(), d.memberTools())
+	ts := slices.Concat(d.appTools(), d.observeTools(), d.configTools(), d.buildTools(), d.serviceTools(), d.memberTools(), d.usageTools())
 	r := &Registry{tools: ts, byID: map[string]*Tool{}, authz: d.Tenants, maxResult: d.MaxResultBytes}
 	if r.maxResult <= 0 {
 		r.maxResult = 12 << 10

@@ -81,6 +81,29 @@ func (p *API) read(name string, extra func(r *http.Request) map[string]any) http
 	}
 }
 
+// queryArgs maps the named query parameters, when given, into a tool's arguments ("true" and
+// "false" become booleans; the contract has checked each value before the handler runs).
+func queryArgs(names ...string) func(r *http.Request) map[string]any {
+	return func(r *http.Request) map[string]any {
+		args := map[string]any{}
+		q := r.URL.Query()
+		for _, n := range names {
+			if !q.Has(n) {
+				continue
+			}
+			switch v := q.Get(n); v {
+			case "true":
+				args[n] = true
+			case "false":
+				args[n] = false
+			default:
+				args[n] = v
+			}
+		}
+		return args
+	}
+}
+
 func (p *API) appRead(name string) http.HandlerFunc {
 	return p.read(name, func(r *http.Request) map[string]any { return map[string]any{"app": chi.URLParam(r, "app")} })
 }

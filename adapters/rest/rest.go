@@ -182,6 +182,7 @@ func (p *API) Mount(api chi.Router) {
 		r.Post("/environments/clone", p.write(toolname.CloneEnvironment, tenant.Admin, nil, nil))
 
 		r.Get("/bills", p.bill)
+		r.Get("/usage", p.read(toolname.Top, queryArgs("app", "sort_by", "pods")))
 
 		r.Get("/alerts", p.listAlerts)
 		r.Post("/alerts/{id}/fixes/{n}", p.applyFix)

@@ -53,5 +53,6 @@ func ToolRoutes() []ToolRoute {
 		{put, "/config/{key}", toolname.SetConfig},
 		{post, "/environments/clone", toolname.CloneEnvironment},
 		{g, "/bills", toolname.GetBill},
+		{g, "/usage", toolname.Top},
 	}
 }

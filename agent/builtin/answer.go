@@ -125,6 +125,8 @@ func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 			}
 			return b.String()
 		}
+	case toolname.Top:
+		return topAnswer
 	case toolname.GetHPA:
 		return func(v any, obj map[string]any, cn bool) string {
 			spec, _ := obj["spec"].(map[string]any)
@@ -185,6 +187,15 @@ func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 				}
 				l, _ := it.(map[string]any)
 				fmt.Fprintf(&b, "\n- %s/%s %s: %.2f %s = %.2f", str(l["env"]), str(l["app"]), str(l["resource"]), l["usage"], str(l["unit"]), l["cost"])
+				if used, ok := l["used"].(float64); ok {
+					fmt.Fprintf(&b, pick(cn, "（申请 %.2f，实际使用 %.2f）", " (requested %.2f, used %.2f)"), l["requested"], used)
+				}
+			}
+			if basis := str(obj["basis"]); basis != "" && basis != "requests" {
+				b.WriteString(pick(cn, "\n计费依据：", "\nCharged on: ") + basis)
+			}
+			if note := str(obj["note"]); note != "" {
+				b.WriteString(pick(cn, "\n注意：", "\nNote: ") + note)
 			}
 			return b.String()
 		}
@@ -526,3 +537,51 @@ func terms(s string) []string {
 
 var functionWords = map[string]bool{"the": true, "and": true, "you": true, "for": true, "with": true, "this": true, "that": true, "what": true,
 	"how": true, "can": true, "are": true, "our": true, "please": true, "tell": true, "about": true, "from": true, "have": true, "does": true}
+
+// topAnswer lists the apps by the resource they were sorted by, then the environment's total.
+func topAnswer(_ any, obj map[string]any, cn bool) string {
+	var b strings.Builder
+	by := str(obj["sorted_by"])
+	if by == "memory" {
+		b.WriteString(pick(cn, "按内存排序的资源使用（", "Usage by memory ("))
+	} else {
+		b.WriteString(pick(cn, "按 CPU 排序的资源使用（", "Usage by CPU ("))
+	}
+	b.WriteString(str(obj["namespace"]) + pick(cn, "）：\n", "):\n"))
+	if u := str(obj["unavailable"]); u != "" {
+		b.WriteString(pick(cn, "注意：读不到实际用量：", "Note: no actual usage: ") + u + "\n")
+	}
+	line := func(l map[string]any) {
+		pods := ""
+		if n := toInt(l["pods"]); n > 1 {
+			pods = fmt.Sprintf(pick(cn, "（%d 个 pod）", " (%d pods)"), n)
+		}
+		fmt.Fprintf(&b, "- %s%s: CPU %s; memory %s\n", str(l["name"]), pods, str(l["cpu"]), str(l["memory"]))
+	}
+	appsList, _ := obj["apps"].([]any)
+	if len(appsList) == 0 {
+		b.WriteString(pick(cn, "这个环境里没有运行中的 pod。\n", "No pods run in this environment.\n"))
+	}
+	for i, it := range appsList {
+		if i == 10 {
+			fmt.Fprintf(&b, pick(cn, "…还有 %d 个应用\n", "… %d more apps\n"), len(appsList)-10)
+			break
+		}
+		l, _ := it.(map[string]any)
+		line(l)
+	}
+	if pods, _ := obj["pods"].([]any); len(pods) > 0 {
+		b.WriteString(pick(cn, "Pod：\n", "Pods:\n"))
+		for i, it := range pods {
+			if i == 10 {
+				break
+			}
+			l, _ := it.(map[string]any)
+			line(l)
+		}
+	}
+	if t, _ := obj["total"].(map[string]any); t != nil && len(appsList) > 1 {
+		fmt.Fprintf(&b, pick(cn, "合计：CPU %s；内存 %s", "Total: CPU %s; memory %s"), str(t["cpu"]), str(t["memory"]))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -720,6 +720,13 @@ func (sl slots) optional(tool string, args map[string]any) {
 		if a, ok := sl.app(); ok {
 			args["app"] = a
 		}
+	case toolname.Top:
+		if a, ok := sl.app(); ok {
+			args["app"] = a
+		}
+		if sl.quotaRes == "requests.memory" {
+			args["sort_by"] = "memory"
+		}
 	case toolname.CreateApp:
 		args["app"] = args["new_app"]
 		delete(args, "new_app")

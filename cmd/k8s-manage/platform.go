@@ -20,6 +20,7 @@ import (
 	"k8s-manage/platform/kube"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/platform/usage"
 	"k8s-manage/tools"
 )
 
@@ -35,6 +36,7 @@ type platformParts struct {
 	config    *pconfig.Service
 	clone     *envclone.Service
 	bills     *billing.Bills
+	usage     *usage.Service
 	meter     *billing.Meter
 	approvals *approval.Store
 	owners    *tenant.Owners
@@ -47,12 +49,13 @@ func (a *app) buildPlatform(context.Context) error {
 		return err
 	}
 	b := cfg.Builds
+	usageSvc := usage.NewService(kc)
 	p := &platformParts{keys: keys, apps: apps.NewService(kc), catalog: catalog.NewService(kc), autoscale: autoscale.NewService(kc),
-		quota: quota.NewService(kc), approvals: approval.New(a.store, nil), owners: tenant.NewOwners(kc.Admin(), tenant.OwnersOptions{}),
+		quota: quota.NewService(kc), usage: usageSvc, approvals: approval.New(a.store, nil), owners: tenant.NewOwners(kc.Admin(), tenant.OwnersOptions{}),
 		builds: build.NewService(a.store, kc, keys, build.Registry{Host: b.RegistryHost, Project: b.RegistryProject, CredentialsSecret: b.CredentialsSecret}, nil),
-		config: pconfig.NewService(a.store, kc, keys, nil), meter: billing.NewMeter(a.store, kc.Admin(), nil),
+		config: pconfig.NewService(a.store, kc, keys, nil), meter: billing.NewMeter(a.store, kc.Admin(), nil).WithUsage(usageSvc),
 		bills: billing.NewBills(a.store, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
-			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency})}
+			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency, Basis: cfg.Billing.Basis})}
 	p.clone = envclone.NewService(kc, p.config)
 	a.platform = p
 	a.alerts = alertmanager.NewQueue(a.store, nil)
@@ -64,7 +67,7 @@ func (a *app) buildPlatform(context.Context) error {
 func (p *platformParts) tools(kc *kube.Clients, tenants *tenant.Service, knowledge *retrieve.Retriever) *tools.Registry {
 	return tools.NewRegistry(tools.Deps{Kube: kc, Builds: p.builds, Catalog: p.catalog, Clone: p.clone, Apps: p.apps,
 		Autoscale: p.autoscale, Quota: p.quota, Tenants: tenants, Knowledge: knowledge, Config: p.config, Bills: p.bills,
-		Changes: auditChanges{p.approvals}})
+		Usage: p.usage, Changes: auditChanges{p.approvals}})
 }
 
 // auditChanges gives the diagnosis timeline the audit log's changes (approval.Store.Changes).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sandbox control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok, kwokctl) from the pinned modules under hack/sandbox/modules.
+# kube-scheduler, kubectl, kwok, kwokctl, metrics-server) from the pinned modules under hack/sandbox/modules.
 #
 # Binaries are cached outside the work tree, keyed by a hash of the pins, so fresh clones
 # (CI) on the same machine reuse them and a change of pins rebuilds:
@@ -13,6 +13,9 @@ mods="$here/modules"
 cache=${K8SM_SANDBOX_CACHE:-$HOME/.cache/k8s-manage/sandbox}
 k8s_version=v1.37.2
 
+# Each module's binaries are cached by a hash of that module's pins (and the flags they are built
+# with), so adding or bumping one module rebuilds only its binaries; the bin directory that the
+# sandbox reads links them together, keyed by all the pins.
 key=$(cat "$mods"/*/go.mod "$mods"/*/go.sum "$0" | sha256sum | cut -c1-16)
 bin="$cache/bin-$key"
 mkdir -p "$bin"
@@ -22,19 +25,26 @@ log() { printf '[sandbox-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # build NAME MODULE_DIR PACKAGE [LDFLAGS]
 build() {
   local name=$1 dir=$2 pkg=$3 ldflags=${4:-}
-  if [ -x "$bin/$name" ]; then
+  local mkey
+  mkey=$( (cat "$mods/$dir/go.mod" "$mods/$dir/go.sum"; echo "$pkg $ldflags") | sha256sum | cut -c1-16)
+  local out="$cache/$dir-$mkey"
+  if [ -x "$out/$name" ]; then
     log "$name: cached"
-    return
+  else
+    log "$name: building $pkg (cold builds take minutes) ..."
+    local start=$SECONDS
+    mkdir -p "$out"
+    (cd "$mods/$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
+    mv "$out/$name.tmp" "$out/$name"
+    log "$name: built in $((SECONDS - start))s"
   fi
-  log "$name: building $pkg (cold builds take minutes) ..."
-  local start=$SECONDS
-  (cd "$mods/$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.tmp" "$pkg")
-  mv "$bin/$name.tmp" "$bin/$name"
-  log "$name: built in $((SECONDS - start))s"
+  ln -sfn "$out/$name" "$bin/$name"
 }
 
 ver="-X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=2026-01-01T00:00:00Z"
 ver="$ver -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=37"
+ms_version=$(sed -n 's|^\trequire sigs.k8s.io/metrics-server \(v[^ ]*\).*|\1|p; s|^require sigs.k8s.io/metrics-server \(v[^ ]*\).*|\1|p' "$mods/metrics-server/go.mod")
+ms_ver="-X k8s.io/client-go/pkg/version.gitVersion=$ms_version -X k8s.io/client-go/pkg/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.buildDate=2026-01-01T00:00:00Z"
 
 build etcd etcd go.etcd.io/etcd/server/v3
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
@@ -43,5 +53,15 @@ build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$ver"
 build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$ver"
 build kube-scheduler kubernetes k8s.io/kubernetes/cmd/kube-scheduler "$ver"
 build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$ver"
+build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$ms_ver"
+# metrics-server's own manifests (RBAC, Service, APIService; kwokctl drops the Deployment and
+# points the Service at the binary), read by kwokctl as a kustomize folder.
+if [ ! -f "$bin/metrics-server-manifests/kustomization.yaml" ]; then
+  src=$(cd "$mods/metrics-server" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/metrics-server)
+  rm -rf "$bin/metrics-server-manifests.tmp"
+  cp -r "$src/manifests/base" "$bin/metrics-server-manifests.tmp"
+  chmod -R u+w "$bin/metrics-server-manifests.tmp"
+  mv "$bin/metrics-server-manifests.tmp" "$bin/metrics-server-manifests"
+fi
 log "all binaries ready in $bin"
 echo "$bin"

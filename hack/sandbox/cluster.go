@@ -79,7 +79,24 @@ func (s *Sandbox) prepare(ctx context.Context) error {
 		return fmt.Errorf("sandbox: nodes did not become Ready: %w", err)
 	}
 	s.logf("%d fake nodes Ready", s.opts.Nodes)
-	return s.smoke(ctx, cs)
+	if err := s.smoke(ctx, cs); err != nil {
+		return err
+	}
+	return s.waitMetricsAPI(ctx, cs)
+}
+
+// waitMetricsAPI waits until the aggregated metrics API (metrics-server) answers. Pods get their
+// first usage sample a resolution or two after they start (see UsageCPUAnnotation).
+func (s *Sandbox) waitMetricsAPI(ctx context.Context, cs kubernetes.Interface) error {
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.Discovery().ServerResourcesForGroupVersion("metrics.k8s.io/v1beta1")
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("sandbox: the metrics API (metrics-server) did not become available: %w (see %s)", err,
+			filepath.Join(s.LogDir(), "metrics-server.log"))
+	}
+	s.logf("metrics API available")
+	return nil
 }
 
 // ensureNode registers a kwok-managed node with the capacity of a small real VM (4 CPU, 16 GiB).
@@ -88,7 +105,10 @@ func ensureNode(ctx context.Context, cs kubernetes.Interface, i int) error {
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0",
+				// Where metrics-server reads this node's resource metrics: kwok serves every node's
+				// on one port, under a path per node.
+				"metrics.k8s.io/resource-metrics-path": "/metrics/nodes/" + name + "/metrics/resource"},
 			Labels: map[string]string{
 				"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
 				"type": "kwok", "node.kubernetes.io/instance-type": "sandbox.4c16g",

@@ -36,7 +36,15 @@ var stageOrder = []string{
 }
 
 // Components are the processes of a running sandbox.
-var Components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
+var Components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller", "metrics-server"}
+
+// The pod annotations kwok's usage expressions read: a pod's CPU (a quantity: "250m") and memory
+// ("300Mi") usage as the metrics API reports it. Without them a pod uses 1m and 1Mi. Changing
+// them on a running pod changes what it reports.
+const (
+	UsageCPUAnnotation    = "kwok.x-k8s.io/usage-cpu"
+	UsageMemoryAnnotation = "kwok.x-k8s.io/usage-memory"
+)
 
 // Options configures a Sandbox. Zero values take the defaults shown.
 type Options struct {
@@ -307,6 +315,11 @@ options:
   kubeAuthorization: true
   enableCRDs: [Logs, ClusterLogs, Exec, ClusterExec]
   disableQPSLimits: true
+  # metrics.k8s.io: metrics-server scrapes the kubelet resource metrics kwok serves per node, from
+  # the usage its ClusterResourceUsage expressions give each pod (see UsageCPUAnnotation).
+  enableMetricsServer: true
+  metricsServerBinary: %[1]s/metrics-server
+  metricsServerManifests: [%[1]s/metrics-server-manifests]
 # One instance each: no leader election. Under load (2 cores running the whole suite) a lease
 # renewal that times out makes a leader-elected component exit, and the sandbox silently loses its
 # controllers.
@@ -314,6 +327,15 @@ componentsPatches:
 - name: kube-controller-manager
   extraArgs:
   - {key: leader-elect, value: "false"}
+  # HPAs act within seconds, so a test sees one scale up and back down.
+  - {key: horizontal-pod-autoscaler-sync-period, value: "2s"}
+  - {key: horizontal-pod-autoscaler-downscale-stabilization, value: "10s"}
+  - {key: horizontal-pod-autoscaler-cpu-initialization-period, value: "10s"}
+  - {key: horizontal-pod-autoscaler-initial-readiness-delay, value: "5s"}
+- name: metrics-server
+  extraArgs:
+  - {key: metric-resolution, value: "10s", override: true}
+  - {key: kubelet-request-timeout, value: "5s"}
 - name: kube-scheduler
   extraArgs:
   - {key: leader-elect, value: "false"}

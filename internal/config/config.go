@@ -150,6 +150,10 @@ type Billing struct {
 	// Plans prices a service catalog instance per month by plan.
 	Plans    map[string]float64 `yaml:"plans"`
 	Currency string             `yaml:"currency"`
+	// Basis is what CPU and memory are charged on: requests (default), usage (measured through
+	// the metrics API), or max (the larger of the two in each sampled interval). Without a
+	// metrics API requests are charged, and the bill says so.
+	Basis string `yaml:"basis"`
 }
 
 // ConfigCenter configures secret encryption (AES-256-GCM).
@@ -490,6 +494,9 @@ func (c Config) Validate() Problems {
 	}
 	if am.MaxTokens < 0 || am.MaxTokens > 200000 {
 		add("agent.model.max_tokens", "must be between 0 (provider default) and 200000, got %d", am.MaxTokens)
+	}
+	if b := c.Billing.Basis; b != "" && b != "requests" && b != "usage" && b != "max" {
+		add("billing.basis", "must be requests, usage or max, got %q", b)
 	}
 	if c.Billing.Interval < Duration(time.Second) {
 		add("billing.interval", "must be at least 1s, got %s", c.Billing.Interval)

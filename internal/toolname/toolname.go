@@ -38,6 +38,7 @@ const (
 	Diagnose              = "diagnose"
 	GetQuota              = "get_quota"
 	GetBill               = "get_bill"
+	Top                   = "top"
 	SearchKnowledge       = "search_knowledge"
 	ListServiceInstances  = "list_service_instances"
 	ProvisionService      = "provision_service"

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"k8s-manage/hack/sandbox"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/perr"
@@ -15,7 +19,7 @@ import (
 	"k8s-manage/platform/tenant"
 )
 
-func TestHPALifecycleReportsMissingMetrics(t *testing.T) {
+func TestHPALifecycle(t *testing.T) {
 	w := platformtest.New(t)
 	ctx := context.Background()
 	dev, viewer := platformtest.Email("dev"), platformtest.Email("viewer")
@@ -55,13 +59,14 @@ func TestHPALifecycleReportsMissingMetrics(t *testing.T) {
 	if r := ch.Render(); !strings.Contains(r, "maxReplicas: 5 -> 8") {
 		t.Errorf("update preview:\n%s", r)
 	}
-	// The sandbox has no metrics API: the real HPA controller reports it, and so must we.
-	platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
+	// The sandbox serves the metrics API: the real HPA controller reads the pods' CPU, and Get
+	// reports it.
+	platformtest.Eventually(t, 90*time.Second, func() (bool, string) {
 		st, err := svc.Get(ctx, viewerTarget, "api")
 		if err != nil {
 			return false, err.Error()
 		}
-		return st.MissingMetrics && st.Spec.MaxReplicas == 5 && st.Spec.CPUTargetPercent == 70,
+		return !st.MissingMetrics && st.Current["cpu"] != "" && st.Spec.MaxReplicas == 5 && st.Spec.CPUTargetPercent == 70,
 			fmt.Sprintf("%+v", st)
 	})
 	if _, err := svc.Delete(ctx, tg, "api", apps.WriteOptions{}); err != nil {
@@ -70,4 +75,54 @@ func TestHPALifecycleReportsMissingMetrics(t *testing.T) {
 	if _, err := svc.Get(ctx, tg, "api"); !errors.Is(err, perr.ErrNotFound) {
 		t.Fatalf("after delete: want NotFound, got %v", err)
 	}
+}
+
+// TestHPAScalesOnUsage: pods that report high CPU (kwok's usage from a pod annotation, served
+// through metrics-server) make the real HPA controller scale the app to its maximum; when their
+// usage drops it scales back to the minimum.
+func TestHPAScalesOnUsage(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev := platformtest.Email("dev")
+	name := w.Tenant(t, "hpascale", []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	tg := apps.Target{As: tenant.Identity(dev), Namespace: tenant.Namespace(name, "dev")}
+	if _, err := apps.NewService(w.Kube).Create(ctx, tg, apps.Spec{Name: "busy", Image: "nginx", Replicas: 1,
+		Resources:      apps.Resources{CPURequest: "100m", MemoryRequest: "64Mi"},
+		PodAnnotations: map[string]string{sandbox.UsageCPUAnnotation: "200m"}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := autoscale.NewService(w.Kube)
+	if _, err := svc.Set(ctx, tg, "busy", autoscale.Spec{MinReplicas: 1, MaxReplicas: 4, CPUTargetPercent: 50}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replicas := func() (int32, string) {
+		st, err := svc.Get(ctx, tg, "busy")
+		if err != nil {
+			return -1, err.Error()
+		}
+		return st.CurrentReplicas, fmt.Sprintf("current %d desired %d metrics %v conditions %+v", st.CurrentReplicas, st.DesiredReplicas, st.Current, st.Conditions)
+	}
+	t.Run("scale up to max", func(t *testing.T) {
+		platformtest.Eventually(t, 3*time.Minute, func() (bool, string) {
+			n, why := replicas()
+			return n == 4, why
+		})
+	})
+	t.Run("scale down when usage drops", func(t *testing.T) {
+		cs := w.Kube.Admin()
+		pods, err := cs.CoreV1().Pods(tg.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apps.LabelApp + "=busy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		patch := []byte(`{"metadata":{"annotations":{"` + sandbox.UsageCPUAnnotation + `":"5m"}}}`)
+		for _, p := range pods.Items {
+			if _, err := cs.CoreV1().Pods(tg.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		platformtest.Eventually(t, 3*time.Minute, func() (bool, string) {
+			n, why := replicas()
+			return n == 1, why
+		})
+	})
 }

@@ -1,6 +1,7 @@
-// Package billing meters what every tenant requests and bills it. A metering loop samples each
-// tenant environment's requested CPU, memory and storage per app (from the pods and persistent
-// volume claims of its namespaces) into an append-only ledger: each sample charges the interval
+// Package billing meters what every tenant requests and uses, and bills it. A metering loop samples
+// each tenant environment's requested CPU, memory and storage per app (from the pods and persistent
+// volume claims of its namespaces), and the CPU and memory its pods use (the metrics API, where the
+// cluster serves one), into an append-only ledger: each sample charges the interval
 // since the previous one, whose time is kept in the store, so restarts and gaps lose nothing, and
 // a repeated sample of the same interval is ignored, so nothing is counted twice. Bills price the
 // ledger per tenant and period with line items per app, environment and resource.
@@ -24,6 +25,7 @@ import (
 
 	"k8s-manage/internal/store"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/platform/usage"
 )
 
 // Prices are per unit of time.
@@ -34,16 +36,44 @@ type Prices struct {
 	// PlanMonth prices a service catalog instance per month by plan (small, medium, large).
 	PlanMonth map[string]float64 `json:"plan_month"`
 	Currency  string             `json:"currency"`
+	// Basis is what CPU and memory are charged on: BasisRequests (the default), BasisUsage, or
+	// BasisMax, the larger of the two in each sampled interval. Where no usage was measured (no
+	// metrics API) requests are charged, and the bill says so.
+	Basis string `json:"basis,omitempty"`
+}
+
+// The bases CPU and memory are charged on.
+const (
+	BasisRequests = "requests"
+	BasisUsage    = "usage"
+	BasisMax      = "max"
+)
+
+// Bases lists the valid Prices.Basis values.
+var Bases = []string{BasisRequests, BasisUsage, BasisMax}
+
+// usedSuffix marks a ledger resource that is measured usage ("cpu-used"), beside the requests
+// of the same resource ("cpu").
+const usedSuffix = "-used"
+
+// UsageSource reads what a namespace's pods use, by pod name (usage.Service.PodUsage). An error
+// wrapping usage.ErrNoMetricsAPI means the cluster serves no metrics API.
+type UsageSource interface {
+	PodUsage(ctx context.Context, namespace string) (map[string]usage.Amount, error)
 }
 
 const hoursPerMonth = 730
 
-// Meter samples requests into the ledger.
+// Meter samples requests (and usage, with a UsageSource) into the ledger.
 type Meter struct {
-	db   *store.Store
-	kube kubernetes.Interface
-	now  func() time.Time
+	db    *store.Store
+	kube  kubernetes.Interface
+	now   func() time.Time
+	usage UsageSource
 }
+
+// WithUsage makes the meter sample usage beside requests.
+func (m *Meter) WithUsage(u UsageSource) *Meter { m.usage = u; return m }
 
 // NewMeter builds a Meter with the service's identity (metering is platform work).
 func NewMeter(db *store.Store, admin kubernetes.Interface, now func() time.Time) *Meter {
@@ -68,11 +98,21 @@ func (m *Meter) measure(ctx context.Context) (map[key]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("meter: list pods of %s: %w", ns.Name, err)
 		}
+		var used map[string]usage.Amount
+		if m.usage != nil {
+			// No usage (no metrics API, or it failed) is no reason to lose the requests' sample:
+			// those intervals are billed on requests.
+			used, _ = m.usage.PodUsage(ctx, ns.Name)
+		}
 		for _, p := range pods.Items {
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.Spec.NodeName == "" {
 				continue // not holding resources
 			}
 			app := appOf(p.Labels)
+			if u, ok := used[p.Name]; ok {
+				out[key{t, env, app, "cpu" + usedSuffix}] += float64(u.CPUMilli) / 1000
+				out[key{t, env, app, "memory" + usedSuffix}] += float64(u.MemoryBytes) / (1 << 30)
+			}
 			for _, c := range p.Spec.Containers {
 				if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
 					out[key{t, env, app, "cpu"}] += float64(q.MilliValue()) / 1000
@@ -127,7 +167,7 @@ func (m *Meter) Sample(ctx context.Context) (int, error) {
 	if !first && now <= last {
 		return 0, nil
 	}
-	usage, err := m.measure(ctx)
+	sample, err := m.measure(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -137,9 +177,9 @@ func (m *Meter) Sample(ctx context.Context) (int, error) {
 			_, err := tx.ExecContext(ctx, "INSERT INTO meter_state (name, last_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", stateName, now)
 			return err
 		}
-		for _, k := range slices.SortedFunc(maps.Keys(usage), func(a, b key) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }) {
+		for _, k := range slices.SortedFunc(maps.Keys(sample), func(a, b key) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) }) {
 			res, err := tx.ExecContext(ctx, `INSERT INTO usage_ledger (tenant, env, app, resource, quantity, from_ms, to_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (tenant, env, app, resource, from_ms) DO NOTHING`, k.tenant, k.env, k.app, k.resource, usage[k], last, now)
+				ON CONFLICT (tenant, env, app, resource, from_ms) DO NOTHING`, k.tenant, k.env, k.app, k.resource, sample[k], last, now)
 			if err != nil {
 				return fmt.Errorf("meter: ledger: %w", err)
 			}
@@ -169,9 +209,13 @@ type Line struct {
 	Env      string  `json:"env"`
 	App      string  `json:"app"`
 	Resource string  `json:"resource"`
-	Usage    float64 `json:"usage"` // core-hours, GiB-hours or GiB-months
+	Usage    float64 `json:"usage"` // what is charged: core-hours, GiB-hours or GiB-months
 	Unit     string  `json:"unit"`
 	Cost     float64 `json:"cost"`
+	// Requested and Used are CPU's and memory's requested and measured amounts over the period
+	// (Used is absent where no usage was measured).
+	Requested float64  `json:"requested,omitempty"`
+	Used      *float64 `json:"used,omitempty"`
 }
 
 // Bill is a tenant's bill for a period.
@@ -182,6 +226,10 @@ type Bill struct {
 	Currency string    `json:"currency"`
 	Lines    []Line    `json:"lines"`
 	Total    float64   `json:"total"`
+	// Basis is what CPU and memory were charged on (requests, usage, max).
+	Basis string `json:"basis"`
+	// Note says where the basis could not be followed (no usage measured: requests charged).
+	Note string `json:"note,omitempty"`
 }
 
 // Bills prices the ledger.
@@ -192,6 +240,13 @@ type Bills struct {
 
 // NewBills builds a biller.
 func NewBills(db *store.Store, p Prices) *Bills { return &Bills{db: db, prices: p} }
+
+func (b *Bills) basis() string {
+	if b.prices.Basis == "" {
+		return BasisRequests
+	}
+	return b.prices.Basis
+}
 
 // For bills a tenant for [from, to); intervals crossing the edges are prorated.
 func (b *Bills) For(ctx context.Context, t string, from, to time.Time) (*Bill, error) {
@@ -205,7 +260,16 @@ func (b *Bills) For(ctx context.Context, t string, from, to time.Time) (*Bill, e
 	}
 	defer rows.Close()
 	type lk struct{ env, app, resource string }
-	usage := map[lk]float64{}
+	type ik struct {
+		lk
+		from, to int64
+	}
+	// One sampled interval of a resource: requests, and usage where it was measured.
+	type interval struct {
+		req, used float64
+		measured  bool
+	}
+	intervals := map[ik]*interval{}
 	for rows.Next() {
 		var env, app, res string
 		var q float64
@@ -213,27 +277,72 @@ func (b *Bills) For(ctx context.Context, t string, from, to time.Time) (*Bill, e
 		if err := rows.Scan(&env, &app, &res, &q, &f, &e); err != nil {
 			return nil, err
 		}
-		overlap := float64(min(e, to.UnixMilli())-max(f, from.UnixMilli())) / 3.6e6 // hours
-		usage[lk{env, app, res}] += q * overlap
+		base, isUsed := strings.CutSuffix(res, usedSuffix)
+		k := ik{lk{env, app, base}, f, e}
+		iv := intervals[k]
+		if iv == nil {
+			iv = &interval{}
+			intervals[k] = iv
+		}
+		if isUsed {
+			iv.used += q
+			iv.measured = true
+		} else {
+			iv.req += q
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	bill := &Bill{Tenant: t, From: from, To: to, Currency: b.prices.Currency}
-	for _, k := range slices.SortedFunc(maps.Keys(usage), func(a, c lk) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(c)) }) {
+	basis := b.basis()
+	charged, requested, used := map[lk]float64{}, map[lk]float64{}, map[lk]float64{}
+	measured, fellBack := map[lk]bool{}, false
+	for k, iv := range intervals {
+		hours := float64(min(k.to, to.UnixMilli())-max(k.from, from.UnixMilli())) / 3.6e6
+		q := iv.req
+		if k.resource == "cpu" || k.resource == "memory" {
+			requested[k.lk] += iv.req * hours
+			if iv.measured {
+				used[k.lk] += iv.used * hours
+				measured[k.lk] = true
+			}
+			switch {
+			case basis == BasisRequests:
+			case !iv.measured:
+				fellBack = true
+			case basis == BasisUsage:
+				q = iv.used
+			case basis == BasisMax:
+				q = max(iv.req, iv.used)
+			}
+		}
+		charged[k.lk] += q * hours
+	}
+	bill := &Bill{Tenant: t, From: from, To: to, Currency: b.prices.Currency, Basis: basis}
+	if fellBack {
+		bill.Note = "no usage was measured for part of the period (the cluster served no metrics API then): CPU and memory were charged on requests there"
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(charged), func(a, c lk) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(c)) }) {
 		l := Line{Env: k.env, App: k.app, Resource: k.resource}
 		switch k.resource {
 		case "cpu":
-			l.Usage, l.Unit, l.Cost = usage[k], "core-hours", usage[k]*b.prices.CoreHour
+			l.Usage, l.Unit, l.Cost = charged[k], "core-hours", charged[k]*b.prices.CoreHour
 		case "memory":
-			l.Usage, l.Unit, l.Cost = usage[k], "GiB-hours", usage[k]*b.prices.GiBHour
+			l.Usage, l.Unit, l.Cost = charged[k], "GiB-hours", charged[k]*b.prices.GiBHour
 		case "storage":
-			l.Usage, l.Unit = usage[k]/hoursPerMonth, "GiB-months"
+			l.Usage, l.Unit = charged[k]/hoursPerMonth, "GiB-months"
 			l.Cost = l.Usage * b.prices.StorageGiBMonth
 		default:
 			if plan, ok := strings.CutPrefix(k.resource, "plan:"); ok {
-				l.Usage, l.Unit = usage[k]/hoursPerMonth, "instance-months"
+				l.Usage, l.Unit = charged[k]/hoursPerMonth, "instance-months"
 				l.Cost = l.Usage * b.prices.PlanMonth[plan]
+			}
+		}
+		if k.resource == "cpu" || k.resource == "memory" {
+			l.Requested = round(requested[k], 4)
+			if measured[k] {
+				u := round(used[k], 4)
+				l.Used = &u
 			}
 		}
 		l.Usage, l.Cost = round(l.Usage, 4), round(l.Cost, 4)
@@ -253,12 +362,19 @@ func round(x float64, digits int) float64 {
 func (b *Bill) CSV() string {
 	var sb strings.Builder
 	w := csv.NewWriter(&sb)
-	w.Write([]string{"tenant", "from", "to", "env", "app", "resource", "usage", "unit", "cost", "currency"}) //nolint:errcheck
+	w.Write([]string{"tenant", "from", "to", "env", "app", "resource", "usage", "unit", "cost", "currency", "requested", "used", "basis"}) //nolint:errcheck
 	for _, l := range b.Lines {
+		req, used := "", ""
+		if l.Resource == "cpu" || l.Resource == "memory" {
+			req = fmt.Sprintf("%.4f", l.Requested)
+		}
+		if l.Used != nil {
+			used = fmt.Sprintf("%.4f", *l.Used)
+		}
 		w.Write([]string{b.Tenant, b.From.UTC().Format(time.RFC3339), b.To.UTC().Format(time.RFC3339), l.Env, l.App, l.Resource, //nolint:errcheck
-			fmt.Sprintf("%.4f", l.Usage), l.Unit, fmt.Sprintf("%.4f", l.Cost), b.Currency})
+			fmt.Sprintf("%.4f", l.Usage), l.Unit, fmt.Sprintf("%.4f", l.Cost), b.Currency, req, used, b.Basis})
 	}
-	w.Write([]string{b.Tenant, "", "", "", "", "total", "", "", fmt.Sprintf("%.2f", b.Total), b.Currency}) //nolint:errcheck
+	w.Write([]string{b.Tenant, "", "", "", "", "total", "", "", fmt.Sprintf("%.2f", b.Total), b.Currency, "", "", b.Basis}) //nolint:errcheck
 	w.Flush()
 	return sb.String()
 }

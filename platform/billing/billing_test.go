@@ -15,12 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/hack/sandbox"
 	"k8s-manage/internal/store"
 	"k8s-manage/internal/store/storetest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/billing"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/platform/usage"
 )
 
 // A simulated day on an injected clock: the bill equals requests x hours x price within 0.1%,
@@ -213,5 +215,96 @@ func waitScheduled(t *testing.T, w *platformtest.World, ns string, n int) {
 			}
 		}
 		return scheduled == n, fmt.Sprintf("%d of %d pods scheduled", scheduled, n)
+	})
+}
+
+// A simulated day metered with usage beside requests: pods that use less CPU and more memory than
+// they request (kwok's usage from their annotations, through metrics-server). Each basis charges
+// what it says; the half day metered without a metrics API falls back to requests, and the bill
+// says so.
+func TestBillOnUsageAndRequests(t *testing.T) {
+	w := platformtest.New(t)
+	ctx := context.Background()
+	dev := platformtest.Email("dev")
+	name := w.Tenant(t, "billuse", []tenant.Member{{Email: dev, Role: tenant.Developer}})
+	ns := tenant.Namespace(name, "dev")
+	// 2 replicas x (250m, 256Mi) requested; each uses 100m and 512Mi.
+	if _, err := apps.NewService(w.Kube).Create(ctx, apps.Target{As: tenant.Identity(dev), Namespace: ns},
+		apps.Spec{Name: "api", Image: "nginx", Replicas: 2, Resources: apps.Resources{CPURequest: "250m", MemoryRequest: "256Mi"},
+			PodAnnotations: map[string]string{sandbox.UsageCPUAnnotation: "100m", sandbox.UsageMemoryAnnotation: "512Mi"}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitScheduled(t, w, ns, 2)
+	src := usage.NewService(w.Kube)
+	platformtest.Eventually(t, 2*time.Minute, func() (bool, string) {
+		u, err := src.PodUsage(ctx, ns)
+		return err == nil && len(u) == 2, fmt.Sprintf("%v %v", u, err)
+	})
+
+	t0 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	now := func() time.Time { return time.UnixMilli(clock.Load()) }
+	withUsage := billing.NewMeter(w.Store, w.Env.Client, now).WithUsage(src)
+	requestsOnly := billing.NewMeter(w.Store, w.Env.Client, now) // as on a cluster without a metrics API
+	for h := 0; h <= 24; h++ {
+		clock.Store(t0.Add(time.Duration(h) * time.Hour).UnixMilli())
+		m := withUsage
+		if h > 12 {
+			m = requestsOnly
+		}
+		if _, err := m.Sample(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bill := func(basis string, from, to time.Time) *billing.Bill {
+		t.Helper()
+		b, err := billing.NewBills(w.Store, billing.Prices{CoreHour: 0.05, GiBHour: 0.01, Currency: "USD", Basis: basis}).For(ctx, name, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	line := func(b *billing.Bill, res string) billing.Line {
+		for _, l := range b.Lines {
+			if l.App == "api" && l.Resource == res {
+				return l
+			}
+		}
+		t.Fatalf("no %s line: %+v", res, b.Lines)
+		return billing.Line{}
+	}
+	near := func(got, want, tol float64) bool { return math.Abs(got-want) <= tol*want }
+
+	firstHalf := t0.Add(12 * time.Hour)
+	tests := []struct {
+		basis          string
+		cpu, mem, tolC float64
+	}{
+		{billing.BasisRequests, 0.5 * 12, 0.5 * 12, 0.001},
+		{billing.BasisUsage, 0.2 * 12, 1.0 * 12, 0.15}, // CPU is a rate over kwok's counter
+		{billing.BasisMax, 0.5 * 12, 1.0 * 12, 0.001},
+	}
+	for _, tc := range tests {
+		t.Run(tc.basis, func(t *testing.T) {
+			b := bill(tc.basis, t0, firstHalf)
+			cpu, mem := line(b, "cpu"), line(b, "memory")
+			if b.Basis != tc.basis || b.Note != "" || !near(cpu.Usage, tc.cpu, tc.tolC) || !near(mem.Usage, tc.mem, 0.001) {
+				t.Fatalf("charged cpu %.4f (want %.4f), memory %.4f (want %.4f); basis %q note %q", cpu.Usage, tc.cpu, mem.Usage, tc.mem, b.Basis, b.Note)
+			}
+			if cpu.Used == nil || !near(*cpu.Used, 0.2*12, 0.15) || !near(cpu.Requested, 6, 0.001) || mem.Used == nil || !near(*mem.Used, 12, 0.001) {
+				t.Fatalf("both shown: cpu %+v memory %+v", cpu, mem)
+			}
+		})
+	}
+	t.Run("without a metrics API, requests", func(t *testing.T) {
+		b := bill(billing.BasisUsage, t0, t0.Add(24*time.Hour))
+		mem := line(b, "memory")
+		// 12 h on usage (1 GiB) and 12 h on requests (0.5 GiB).
+		if b.Note == "" || !near(mem.Usage, 12+6, 0.001) || mem.Used == nil || !near(*mem.Used, 12, 0.001) {
+			t.Fatalf("memory %+v (used %v), note %q", mem, mem.Used, b.Note)
+		}
+		if csv := b.CSV(); !strings.Contains(csv, ",requested,used,basis") || !strings.Contains(csv, ",usage\n") {
+			t.Fatalf("csv:\n%s", csv)
+		}
 	})
 }

@@ -70,6 +70,7 @@ func rules(r Role) []rbacv1.PolicyRule {
 		add("events.k8s.io", read, "events")
 		add("discovery.k8s.io", read, "endpointslices")
 		add("policy", read, "poddisruptionbudgets")
+		add("metrics.k8s.io", []string{"get", "list"}, "pods")
 	}
 	if r.AtLeast(Developer) {
 		add("apps", write, "deployments", "deployments/scale")
