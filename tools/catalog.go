@@ -42,6 +42,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Usage reads the metrics API (nil: top is not available).
 	Usage *usage.Service
+	// Sizer right-sizes apps from the metering history (nil: rightsize is not available).
+	Sizer *usage.Sizer
 	// Clone copies environments (nil: clone_environment is not available).
 	Clone *envclone.Service
 	// WaitReady bounds how long a change to an app waits for its rollout to settle before the

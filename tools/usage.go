@@ -17,8 +17,84 @@ type topArgs struct {
 	Pods   bool   `json:"pods,omitempty" desc:"include each pod's line (always for one app)"`
 }
 
-// laterUsage names what top waits for.
-const laterUsage = "usage needs the metrics API client, which is not configured in this server"
+type rightsizeArgs struct {
+	Target
+	App string `json:"app,omitempty" desc:"application to size; default: every app in the environment"`
+}
+
+// laterUsage names what top and rightsize wait for.
+const (
+	laterUsage     = "usage needs the metrics API client, which is not configured in this server"
+	laterRightsize = "right-sizing needs the metering history, which is not configured in this server"
+)
+
+// SuggestedCall is the call a result proposes; "apply it" makes it, through approval.
+type SuggestedCall struct {
+	Tool string         `json:"tool"`
+	Args map[string]any `json:"args"`
+}
+
+// RightsizeResult is rightsize's answer: one app's suggestion with the update_app call that
+// applies it, or the environment's.
+type RightsizeResult struct {
+	*usage.Suggestion
+	SuggestedCall *SuggestedCall    `json:"suggested_call,omitempty"`
+	Apps          []RightsizeResult `json:"apps,omitempty"`
+	Skipped       []usage.Skipped   `json:"skipped,omitempty"`
+}
+
+func (d Deps) rightsize(ctx context.Context, c Call, in *rightsizeArgs) (any, error) {
+	w := usage.Where{Target: d.target(c), Tenant: c.Tenant, Env: c.Env}
+	one := func(s *usage.Suggestion) RightsizeResult {
+		r := RightsizeResult{Suggestion: s}
+		if s.Refused == "" && (s.CPU.Change != "keep" || s.Memory.Change != "keep") {
+			r.SuggestedCall = &SuggestedCall{Tool: toolname.UpdateApp, Args: updateArgsOf(s)}
+		}
+		return r
+	}
+	if in.App != "" {
+		s, err := d.Sizer.Suggest(ctx, w, in.App)
+		if err != nil {
+			return nil, err
+		}
+		return one(s), nil
+	}
+	all, skipped, err := d.Sizer.SuggestAll(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	out := RightsizeResult{Skipped: skipped}
+	for _, s := range all {
+		out.Apps = append(out.Apps, one(s))
+	}
+	return out, nil
+}
+
+// updateArgsOf is the update_app call that sets a suggestion's resources and keeps the rest of
+// the app's configuration; its version makes it fail if the app changed meanwhile.
+func updateArgsOf(s *usage.Suggestion) map[string]any {
+	c := s.Config
+	args := map[string]any{"app": s.App, "image": c.Image, "replicas": c.Replicas, "version": s.Version, "resources": s.Resources}
+	if len(c.Command) > 0 {
+		args["command"] = c.Command
+	}
+	if len(c.Args) > 0 {
+		args["args"] = c.Args
+	}
+	if len(c.Env) > 0 {
+		args["env_vars"] = c.Env
+	}
+	if len(c.Ports) > 0 {
+		args["ports"] = c.Ports
+	}
+	if c.Readiness != nil {
+		args["readiness"] = c.Readiness
+	}
+	if c.Liveness != nil {
+		args["liveness"] = c.Liveness
+	}
+	return args
+}
 
 func (d Deps) usageTools() []*Tool {
 	return []*Tool{
@@ -40,6 +116,18 @@ func (d Deps) usageTools() []*Tool {
 						return nil, err
 					}
 					return topView(rep), nil
+				}))[0],
+		unless(d.Sizer != nil, laterRightsize,
+			define[rightsizeArgs](Spec{Name: toolname.Rightsize, Desc: "Right-size requests and limits from metered usage (CPU at its p95, memory at its peak, with headroom): the suggestion and the update_app call that applies it through approval.", Risk: ReadOnly, Role: tenant.Viewer,
+				Examples: []string{"are we over-provisioned?", "right-size payment", "checkout 的 requests 应该设多少"},
+				Intents: []Intent{
+					{Verbs: []string{"right-siz", "rightsiz", "right siz", "over-provision", "overprovision", "under-provision", "oversiz", "over-sized",
+						"申请多了", "给多了", "要多了", "资源浪费", "浪费资源", "合适的 request", "合适的request", "应该设多少", "该设多少", "设多少合适", "估一下",
+						"krr", "wasting", "too much cpu requested", "too much memory requested"}, Weight: 8},
+					{Verbs: []string{"should", "应该", "合适", "建议"}, Needs: []string{"request", "limit", "requests", "limits"}, Not: []string{"quota", "配额"}, Weight: 8},
+				}},
+				func(ctx context.Context, c Call, in *rightsizeArgs, _ bool) (any, error) {
+					return d.rightsize(ctx, c, in)
 				}))[0],
 	}
 }

@@ -161,6 +161,7 @@ func (p *API) Mount(api chi.Router) {
 		r.Get("/apps/{app}/events", p.read(toolname.GetEvents, func(r *http.Request) map[string]any { return map[string]any{"object": chi.URLParam(r, "app")} }))
 		r.Get("/apps/{app}/logs", p.logs)
 		r.Get("/apps/{app}/hpa", p.appRead(toolname.GetHPA))
+		r.Get("/apps/{app}/rightsize", p.appRead(toolname.Rightsize))
 		r.Put("/apps/{app}/hpa", p.appWrite(toolname.SetHPA, nil))
 		r.Delete("/apps/{app}/hpa", p.appWrite(toolname.DeleteHPA, nil))
 

@@ -39,6 +39,7 @@ func ToolRoutes() []ToolRoute {
 		{g, "/apps/{app}/events", toolname.GetEvents},
 		{g, "/apps/{app}/logs", toolname.GetPodLogs},
 		{g, "/apps/{app}/hpa", toolname.GetHPA},
+		{g, "/apps/{app}/rightsize", toolname.Rightsize},
 		{put, "/apps/{app}/hpa", toolname.SetHPA},
 		{del, "/apps/{app}/hpa", toolname.DeleteHPA},
 		{g, "/builds", toolname.ListBuilds},

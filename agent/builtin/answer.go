@@ -127,6 +127,8 @@ func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 		}
 	case toolname.Top:
 		return topAnswer
+	case toolname.Rightsize:
+		return rightsizeAnswer
 	case toolname.GetHPA:
 		return func(v any, obj map[string]any, cn bool) string {
 			spec, _ := obj["spec"].(map[string]any)
@@ -582,6 +584,53 @@ func topAnswer(_ any, obj map[string]any, cn bool) string {
 	}
 	if t, _ := obj["total"].(map[string]any); t != nil && len(appsList) > 1 {
 		fmt.Fprintf(&b, pick(cn, "合计：CPU %s；内存 %s", "Total: CPU %s; memory %s"), str(t["cpu"]), str(t["memory"]))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// rightsizeAnswer gives each app's suggestion, and how to apply it.
+func rightsizeAnswer(_ any, obj map[string]any, cn bool) string {
+	var b strings.Builder
+	one := func(o map[string]any) {
+		cpu, _ := o["cpu"].(map[string]any)
+		mem, _ := o["memory"].(map[string]any)
+		fmt.Fprintf(&b, pick(cn, "- %s：CPU request %s，p95 用量 %s → 建议 %s（%s）；内存 request %s，峰值 %s → 建议 %s（%s）；%d 个样本\n",
+			"- %s: CPU request %s, p95 usage %s → %s (%s); memory request %s, peak %s → %s (%s); %d samples\n"),
+			str(o["app"]), str(cpu["request"]), str(cpu["p95"]), str(cpu["suggested_request"]), str(cpu["change"]),
+			str(mem["request"]), str(mem["peak"]), str(mem["suggested_request"]), str(mem["change"]), toInt(o["samples"]))
+		if r := str(o["refused"]); r != "" {
+			b.WriteString(pick(cn, "  不能应用：", "  It cannot be applied: ") + r + "\n")
+		}
+	}
+	list, _ := obj["apps"].([]any)
+	proposes := obj["suggested_call"] != nil
+	if str(obj["app"]) != "" {
+		one(obj)
+	} else {
+		if len(list) == 0 {
+			b.WriteString(pick(cn, "还没有可以用来估算的用量数据。\n", "There is no usage history to size from yet.\n"))
+		}
+		for _, it := range list {
+			o, _ := it.(map[string]any)
+			one(o)
+			proposes = proposes || o["suggested_call"] != nil
+		}
+	}
+	if sk, _ := obj["skipped"].([]any); len(sk) > 0 {
+		b.WriteString(pick(cn, "没有估算：", "Not sized: "))
+		for i, it := range sk {
+			o, _ := it.(map[string]any)
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(str(o["app"]) + " (" + cut(str(o["reason"]), 120) + ")")
+		}
+		b.WriteString("\n")
+	}
+	if proposes && str(obj["app"]) != "" {
+		b.WriteString(pick(cn, "回复「应用」即可按建议修改（会先给出 dry-run 差异并等待审批）。", "Say \"apply it\" to make the change (you get the dry-run diff, and it waits for approval)."))
+	} else if proposes {
+		b.WriteString(pick(cn, "要调整某个应用，说「right-size <应用>」再回复「应用」。", "To change one, ask \"right-size <app>\" and then say \"apply it\"."))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

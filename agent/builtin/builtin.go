@@ -82,7 +82,7 @@ func (m *Model) Generate(ctx context.Context, msgs []*schema.Message, opts ...mo
 	switch {
 	case understood && r.question != "":
 		return schema.AssistantMessage(r.question, nil), nil
-	case understood && r.tool == toolname.UpdateApp && !r.howTo && slices.Contains(m.tools, r.tool):
+	case understood && r.tool == toolname.UpdateApp && !r.exact && !r.howTo && slices.Contains(m.tools, r.tool):
 		// The whole configuration goes in one update: read it first (change continues).
 		return m.call(len(msgs), toolname.GetAppConfig, target(r.args)), nil
 	case understood && r.tool != "" && !r.howTo:

@@ -63,6 +63,8 @@ func priorCalls(msgs []*schema.Message) []earlier {
 }
 
 var (
+	// acceptRe: a yes to a proposal ("apply it", "do it", "go ahead", "照这个改").
+	acceptRe = regexp.MustCompile(`\b(?:apply|do it|go ahead|go for it|ship it|make it so|sounds good|lgtm|yes,? (?:please|do)|let'?s do (?:it|that))\b|应用|照做|照这个|按这个|就这么|这么改|执行吧|改吧|可以改|行，改|那就改`)
 	// refersBack: words that point at something said before.
 	refersBackRe = regexp.MustCompile(`\b(?:it|its|it's|that|this one|them|same|too|also|again|instead|then)\b|它|这个|那个|也|同样|一样|^(?:and|what about|how about|ok|okay|now)\b|^(?:那|那么|好的|还有)|呢\s*[?？]?$`)
 	// sameFor: the last request again, for what this message names; sameRe says so outright.
@@ -188,6 +190,12 @@ func (m *Model) followUp(text string, v view, calls []earlier, r result, ok bool
 		return r, ok
 	}
 	app := last.app()
+	// Yes to what the last result proposed ("apply it", "go ahead", "就按这个改"): its suggested call.
+	if acceptRe.MatchString(s) && !negated(text) && !own && len(strings.Fields(s)) <= 8 {
+		if tool, args, found := suggestedCall(last.result); found {
+			return result{tool: tool, args: args, exact: true}, true
+		}
+	}
 	withEnv := func(args map[string]any) map[string]any {
 		if sl.env != "" {
 			args["env"] = sl.env
@@ -315,4 +323,25 @@ func aboutChange(r result, cn bool) string {
 	}
 	return pick(cn, "这是一个问题，我没有做任何改动（"+what+"）。需要执行时直接让我去做，审批通过后才会执行。",
 		"That is a question, so I changed nothing ("+what+"). When you want it done, ask me to do it; it runs after an approval.")
+}
+
+// suggestedCall reads the call a tool result proposes: {"suggested_call": {"tool": …, "args": {…}}}.
+func suggestedCall(result string) (string, map[string]any, bool) {
+	i := strings.Index(result, `"suggested_call"`)
+	if i < 0 {
+		return "", nil, false
+	}
+	rest := result[i+len(`"suggested_call"`):]
+	j := strings.Index(rest, "{")
+	if j < 0 {
+		return "", nil, false
+	}
+	var call struct {
+		Tool string         `json:"tool"`
+		Args map[string]any `json:"args"`
+	}
+	if err := json.NewDecoder(strings.NewReader(rest[j:])).Decode(&call); err != nil || call.Tool == "" {
+		return "", nil, false
+	}
+	return call.Tool, call.Args, true
 }

@@ -188,3 +188,38 @@ func BenchmarkLanguageLayer(b *testing.B) {
 	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "p99-µs")
 }
+
+// A yes to what the last result proposed makes its suggested call as it is; a no, or a yes with
+// nothing proposed, does not.
+func TestAcceptingASuggestedCall(t *testing.T) {
+	proposal := `{"app":"payment","suggested_call":{"tool":"update_app","args":{"app":"payment","image":"registry.local/payment:3.1.2","replicas":2,"version":"4","resources":{"cpu_request":"60m","memory_request":"115Mi"}}}}`
+	history := func(result string) []*schema.Message {
+		return []*schema.Message{schema.UserMessage("right-size payment"),
+			schema.AssistantMessage("", []schema.ToolCall{{ID: "c1", Type: "function", Function: schema.FunctionCall{Name: "rightsize", Arguments: `{"app":"payment"}`}}}),
+			schema.ToolMessage(result, "c1", schema.WithToolName("rightsize")), schema.AssistantMessage("payment: CPU 500m → 60m", nil)}
+	}
+	bound, _ := New().WithTools(toolInfos(allTools...))
+	run := func(result, text string) *schema.Message {
+		t.Helper()
+		msg, err := bound.Generate(context.Background(), append(history(result), schema.UserMessage(text)), shop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	for _, yes := range []string{"apply it", "ok go ahead", "就按这个改", "lgtm, do it"} {
+		msg := run(proposal, yes)
+		if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "update_app" ||
+			!strings.Contains(msg.ToolCalls[0].Function.Arguments, `"cpu_request":"60m"`) || !strings.Contains(msg.ToolCalls[0].Function.Arguments, `"version":"4"`) {
+			t.Errorf("%q: %+v %q", yes, msg.ToolCalls, msg.Content)
+		}
+	}
+	for _, tc := range []struct{ result, text string }{
+		{proposal, "don't apply it"},
+		{`{"app":"payment","cpu":{"change":"keep"}}`, "apply it"},
+	} {
+		if msg := run(tc.result, tc.text); len(msg.ToolCalls) == 1 && msg.ToolCalls[0].Function.Name == "update_app" {
+			t.Errorf("%q after %s: proposed update_app", tc.text, tc.result)
+		}
+	}
+}

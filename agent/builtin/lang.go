@@ -76,6 +76,9 @@ type result struct {
 	question string // asked back when a slot is missing or ambiguous
 	howTo    bool
 	bare     bool // no intent, only an app named: look at it, unless the phrase rules know better
+	// exact marks arguments that are a whole call already (one an earlier result proposed): they
+	// are sent as they are.
+	exact bool
 }
 
 // parse understands text against v. ok is false when no intent matched.
@@ -720,11 +723,11 @@ func (sl slots) optional(tool string, args map[string]any) {
 		if a, ok := sl.app(); ok {
 			args["app"] = a
 		}
-	case toolname.Top:
+	case toolname.Top, toolname.Rightsize:
 		if a, ok := sl.app(); ok {
 			args["app"] = a
 		}
-		if sl.quotaRes == "requests.memory" {
+		if sl.quotaRes == "requests.memory" && tool == toolname.Top {
 			args["sort_by"] = "memory"
 		}
 	case toolname.CreateApp:

@@ -37,6 +37,7 @@ type platformParts struct {
 	clone     *envclone.Service
 	bills     *billing.Bills
 	usage     *usage.Service
+	sizer     *usage.Sizer
 	meter     *billing.Meter
 	approvals *approval.Store
 	owners    *tenant.Owners
@@ -57,6 +58,7 @@ func (a *app) buildPlatform(context.Context) error {
 		bills: billing.NewBills(a.store, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
 			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency, Basis: cfg.Billing.Basis})}
 	p.clone = envclone.NewService(kc, p.config)
+	p.sizer = usage.NewSizer(p.usage, p.apps, p.bills, usage.SizerOptions{})
 	a.platform = p
 	a.alerts = alertmanager.NewQueue(a.store, nil)
 	a.http.API().Post("/webhooks/git/{provider}", p.builds.WebhookHandler(a.log, cfg.HTTP.MaxBodyBytes))
@@ -67,7 +69,7 @@ func (a *app) buildPlatform(context.Context) error {
 func (p *platformParts) tools(kc *kube.Clients, tenants *tenant.Service, knowledge *retrieve.Retriever) *tools.Registry {
 	return tools.NewRegistry(tools.Deps{Kube: kc, Builds: p.builds, Catalog: p.catalog, Clone: p.clone, Apps: p.apps,
 		Autoscale: p.autoscale, Quota: p.quota, Tenants: tenants, Knowledge: knowledge, Config: p.config, Bills: p.bills,
-		Usage: p.usage, Changes: auditChanges{p.approvals}})
+		Usage: p.usage, Sizer: p.sizer, Changes: auditChanges{p.approvals}})
 }
 
 // auditChanges gives the diagnosis timeline the audit log's changes (approval.Store.Changes).

@@ -104,7 +104,7 @@ func ensureNode(ctx context.Context, cs kubernetes.Interface, i int) error {
 	name := fmt.Sprintf("sandbox-node-%d", i)
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
+			Name: name,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0",
 				// Where metrics-server reads this node's resource metrics: kwok serves every node's
 				// on one port, under a path per node.

@@ -39,6 +39,7 @@ const (
 	GetQuota              = "get_quota"
 	GetBill               = "get_bill"
 	Top                   = "top"
+	Rightsize             = "rightsize"
 	SearchKnowledge       = "search_knowledge"
 	ListServiceInstances  = "list_service_instances"
 	ProvisionService      = "provision_service"

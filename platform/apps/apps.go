@@ -145,6 +145,9 @@ func (s *Service) Create(ctx context.Context, t Target, spec Spec, opts WriteOpt
 		return nil, err
 	}
 	ns := t.Namespace
+	if err := checkFits(ctx, cs, ns, spec); err != nil {
+		return nil, err
+	}
 	ch := &Change{Summary: fmt.Sprintf("create app %s in %s (%s, %d replicas, image %s)", spec.Name, ns, spec.Strategy.Type, spec.Replicas, spec.Image), DryRun: opts.DryRun}
 	var deps []*appsv1.Deployment
 	var svcSelector, svcAnn map[string]string
@@ -346,6 +349,10 @@ func (s *Service) SetResources(ctx context.Context, t Target, app string, r Reso
 		return nil, err
 	}
 	want := probe.container().Resources
+	cs, err := s.client(t)
+	if err != nil {
+		return nil, err
+	}
 	return s.mutatePrimary(ctx, t, app, opts, "update resources of", func(ps *corev1.PodSpec) error {
 		c := &ps.Containers[0]
 		if c.Resources.Requests == nil {
@@ -356,7 +363,7 @@ func (s *Service) SetResources(ctx context.Context, t Target, app string, r Reso
 		}
 		maps.Copy(c.Resources.Requests, want.Requests)
 		maps.Copy(c.Resources.Limits, want.Limits)
-		return nil
+		return fitsLimitRanges(ctx, cs, t.Namespace, c.Resources)
 	})
 }
 

@@ -131,6 +131,9 @@ func (s *Service) Update(ctx context.Context, t Target, app string, c Config, ve
 		return nil, err
 	}
 	ns := t.Namespace
+	if err := checkFits(ctx, cs, ns, spec); err != nil {
+		return nil, err
+	}
 	var live, res *appsv1.Deployment
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var err error

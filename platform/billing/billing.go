@@ -385,3 +385,43 @@ func MonthOf(t time.Time) (time.Time, time.Time) {
 	from := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	return from, from.AddDate(0, 1, 0)
 }
+
+// Samples reads an app's metered intervals since a time, oldest first (the ledger's history, for
+// right-sizing).
+func (b *Bills) Samples(ctx context.Context, tenantName, env, app string, since time.Time) ([]usage.Sample, error) {
+	rows, err := b.db.QueryContext(ctx, `SELECT resource, quantity, from_ms, to_ms FROM usage_ledger
+		WHERE tenant = ? AND env = ? AND app = ? AND to_ms > ? AND resource IN ('cpu', 'memory', 'cpu-used', 'memory-used')
+		ORDER BY from_ms`, tenantName, env, app, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("billing: samples: %w", err)
+	}
+	defer rows.Close()
+	var out []usage.Sample
+	at := map[int64]int{}
+	for rows.Next() {
+		var res string
+		var q float64
+		var f, e int64
+		if err := rows.Scan(&res, &q, &f, &e); err != nil {
+			return nil, err
+		}
+		i, ok := at[f]
+		if !ok {
+			i = len(out)
+			at[f] = i
+			out = append(out, usage.Sample{From: time.UnixMilli(f).UTC(), To: time.UnixMilli(e).UTC()})
+		}
+		s := &out[i]
+		switch res {
+		case "cpu":
+			s.CPURequested = q
+		case "memory":
+			s.MemoryRequested = q
+		case "cpu" + usedSuffix:
+			s.CPUUsed, s.Measured = q, true
+		case "memory" + usedSuffix:
+			s.MemoryUsed, s.Measured = q, true
+		}
+	}
+	return out, rows.Err()
+}
