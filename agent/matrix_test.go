@@ -27,6 +27,8 @@ import (
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
+	"k8s-manage/platform/usage"
+	"k8s-manage/platform/vpa"
 	"k8s-manage/tools"
 )
 
@@ -44,10 +46,13 @@ func TestIsolationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := pconfig.NewService(w.Store, w.Kube, keys, nil)
+	use := usage.NewService(w.Kube)
+	bills := billing.NewBills(w.Store, billing.Prices{CoreHour: 1, Currency: "USD"})
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: w.opts.Knowledge, Config: cfg,
-		Bills: billing.NewBills(w.Store, billing.Prices{CoreHour: 1, Currency: "USD"}), Catalog: catalog.NewService(w.Kube),
+		Bills: bills, Catalog: catalog.NewService(w.Kube),
 		Builds: build.NewService(w.Store, w.Kube, keys, build.Registry{Host: "registry.local"}, nil), Clone: envclone.NewService(w.Kube, cfg),
+		Usage: use, Sizer: usage.NewSizer(use, apps.NewService(w.Kube), bills, usage.SizerOptions{}), VPA: vpa.NewService(w.Kube),
 		WaitReady: -1})
 	s := w.service(t, func(o *agent.Options) { o.Tools = reg })
 

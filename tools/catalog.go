@@ -21,6 +21,7 @@ import (
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/platform/usage"
+	"k8s-manage/platform/vpa"
 )
 
 // Deps are the platform and knowledge services the catalog wraps.
@@ -42,6 +43,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Usage reads the metrics API (nil: top is not available).
 	Usage *usage.Service
+	// VPA manages VerticalPodAutoscalers (nil: get_vpa and set_vpa are not available).
+	VPA *vpa.Service
 	// Sizer right-sizes apps from the metering history (nil: rightsize is not available).
 	Sizer *usage.Sizer
 	// Clone copies environments (nil: clone_environment is not available).

@@ -29,6 +29,7 @@ func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, 
 		return nil, err
 	}
 	snap.Changes = d.changes(ctx, c)
+	snap.Usage = d.containerUsage(ctx, c)
 	scope.Namespace = c.Namespace
 	rep := diagnose.Analyze(snap, scope)
 	for i := range rep.Findings {
@@ -60,6 +61,29 @@ func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, 
 		}
 	}
 	return rep, nil
+}
+
+// containerUsage is the namespace's usage for the diagnosis, read with its own short timeout: a
+// slow or absent metrics API leaves the usage checks out, never the diagnosis.
+func (d Deps) containerUsage(ctx context.Context, c Call) map[string]map[string]diagnose.ContainerUsage {
+	if d.Usage == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	used, err := d.Usage.Containers(ctx, d.target(c))
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]map[string]diagnose.ContainerUsage, len(used))
+	for pod, cs := range used {
+		m := make(map[string]diagnose.ContainerUsage, len(cs))
+		for name, a := range cs {
+			m[name] = diagnose.ContainerUsage{CPUMilli: a.CPUMilli, MemoryBytes: a.MemoryBytes}
+		}
+		out[pod] = m
+	}
+	return out
 }
 
 // changes are the environment's recent config versions and audited changes; a source that

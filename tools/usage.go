@@ -8,6 +8,7 @@ import (
 	"k8s-manage/internal/toolname"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/platform/usage"
+	"k8s-manage/platform/vpa"
 )
 
 type topArgs struct {
@@ -15,6 +16,17 @@ type topArgs struct {
 	App    string `json:"app,omitempty" desc:"application name: its pods; default: every app in the environment"`
 	SortBy string `json:"sort_by,omitempty" jsonschema:"enum=cpu,enum=memory" desc:"order apps and pods by cpu (default) or memory usage"`
 	Pods   bool   `json:"pods,omitempty" desc:"include each pod's line (always for one app)"`
+}
+
+type vpaArgs struct {
+	Target
+	App        string `json:"app" jsonschema:"required" desc:"application name"`
+	UpdateMode string `json:"update_mode" jsonschema:"required,enum=Off,enum=Initial,enum=Recreate,enum=InPlaceOrRecreate" desc:"Off: recommendations only; Initial: set requests when pods start; Recreate: evict pods to apply; InPlaceOrRecreate: resize in place where possible"`
+	MinCPU     string `json:"min_cpu,omitempty" desc:"lowest CPU request the VPA may set, e.g. 100m"`
+	MaxCPU     string `json:"max_cpu,omitempty" desc:"highest CPU request the VPA may set, e.g. 2"`
+	MinMemory  string `json:"min_memory,omitempty" desc:"lowest memory request, e.g. 128Mi"`
+	MaxMemory  string `json:"max_memory,omitempty" desc:"highest memory request, e.g. 4Gi"`
+	Controlled string `json:"controlled_resources,omitempty" jsonschema:"enum=cpu,enum=memory" desc:"only this resource (default both); memory only can sit beside a CPU HPA"`
 }
 
 type rightsizeArgs struct {
@@ -26,6 +38,7 @@ type rightsizeArgs struct {
 const (
 	laterUsage     = "usage needs the metrics API client, which is not configured in this server"
 	laterRightsize = "right-sizing needs the metering history, which is not configured in this server"
+	laterVPA       = "vertical autoscaling is not configured in this server"
 )
 
 // SuggestedCall is the call a result proposes; "apply it" makes it, through approval.
@@ -128,6 +141,25 @@ func (d Deps) usageTools() []*Tool {
 				}},
 				func(ctx context.Context, c Call, in *rightsizeArgs, _ bool) (any, error) {
 					return d.rightsize(ctx, c, in)
+				}))[0],
+		unless(d.VPA != nil, laterVPA,
+			define[appArgs](Spec{Name: toolname.GetVPA, Desc: "An application's VerticalPodAutoscaler: update mode, bounds and the recommender's target requests (where the VPA CRD is installed).", Risk: ReadOnly, Role: tenant.Viewer,
+				Examples: []string{"what does the vpa recommend for payment", "checkout 的 VPA 推荐值"},
+				Intents: []Intent{
+					{Verbs: []string{"vpa", "vertical pod autoscal", "vertical autoscal", "垂直扩缩", "垂直伸缩"}, Not: []string{"set", "enable", "turn on", "开启", "启用", "配置", "设置", "mode"}, Required: []string{"app"}, Weight: 8},
+				}},
+				func(ctx context.Context, c Call, in *appArgs, _ bool) (any, error) {
+					return d.VPA.Get(ctx, d.target(c), in.App)
+				}))[0],
+		unless(d.VPA != nil, laterVPA,
+			define[vpaArgs](Spec{Name: toolname.SetVPA, Desc: "Create or change an application's VerticalPodAutoscaler (update mode Off, Initial, Recreate or InPlaceOrRecreate; optional bounds). Refused beside an HPA that scales on the same resource.", Risk: Mutating, Role: tenant.Developer,
+				Examples: []string{"set up a vpa for payment in recommend-only mode", "给 checkout 开 VPA，模式 Recreate"},
+				Intents: []Intent{
+					{Verbs: []string{"vpa", "vertical pod autoscal", "vertical autoscal", "垂直扩缩", "垂直伸缩"}, Needs: []string{"set", "enable", "turn on", "create", "add", "开启", "启用", "开", "配置", "设置", "mode", "模式"}, Required: []string{"app", "update_mode"}, Weight: 9},
+				}},
+				func(ctx context.Context, c Call, in *vpaArgs, dry bool) (any, error) {
+					return d.VPA.Set(ctx, d.target(c), in.App, vpa.Spec{Mode: in.UpdateMode, MinCPU: in.MinCPU, MaxCPU: in.MaxCPU,
+						MinMemory: in.MinMemory, MaxMemory: in.MaxMemory, Controlled: in.Controlled}, wopts(dry))
 				}))[0],
 	}
 }

@@ -40,6 +40,8 @@ func ToolRoutes() []ToolRoute {
 		{g, "/apps/{app}/logs", toolname.GetPodLogs},
 		{g, "/apps/{app}/hpa", toolname.GetHPA},
 		{g, "/apps/{app}/rightsize", toolname.Rightsize},
+		{g, "/apps/{app}/vpa", toolname.GetVPA},
+		{put, "/apps/{app}/vpa", toolname.SetVPA},
 		{put, "/apps/{app}/hpa", toolname.SetHPA},
 		{del, "/apps/{app}/hpa", toolname.DeleteHPA},
 		{g, "/builds", toolname.ListBuilds},

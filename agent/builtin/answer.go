@@ -129,6 +129,22 @@ func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 		return topAnswer
 	case toolname.Rightsize:
 		return rightsizeAnswer
+	case toolname.GetVPA:
+		return func(v any, obj map[string]any, cn bool) string {
+			spec, _ := obj["spec"].(map[string]any)
+			var b strings.Builder
+			fmt.Fprintf(&b, pick(cn, "VPA %s：模式 %s", "VPA %s: mode %s"), str(obj["app"]), str(spec["update_mode"]))
+			recs, _ := obj["recommendations"].([]any)
+			for _, it := range recs {
+				r, _ := it.(map[string]any)
+				tg, _ := r["target"].(map[string]any)
+				fmt.Fprintf(&b, pick(cn, "\n- 容器 %s 推荐 CPU %s、内存 %s", "\n- container %s: recommended CPU %s, memory %s"), str(r["container"]), str(tg["cpu"]), str(tg["memory"]))
+			}
+			if n := str(obj["note"]); n != "" {
+				b.WriteString(pick(cn, "\n注意：", "\nNote: ") + n)
+			}
+			return b.String()
+		}
 	case toolname.GetHPA:
 		return func(v any, obj map[string]any, cn bool) string {
 			spec, _ := obj["spec"].(map[string]any)

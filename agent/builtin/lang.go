@@ -293,6 +293,7 @@ type slots struct {
 	period     string         // a month, YYYY-MM
 	quantity   string         // the last amount with its unit: "32Gi", "16"
 	resources  map[string]any // an app's requests and limits the message states ("2c4g", "memory limit 2Gi")
+	vpaMode    string         // a VerticalPodAutoscaler update mode the message names ("recommend only": Off)
 }
 
 var (
@@ -515,6 +516,7 @@ func extract(raw, s string, v view) slots {
 		}
 	}
 	sl.secret = secretRe.MatchString(s)
+	sl.vpaMode = vpaMode(s)
 	sl.bareTag(masked, v)
 	sl.words(raw, s, v)
 	switch {
@@ -526,6 +528,27 @@ func extract(raw, s string, v view) slots {
 		sl.quotaRes = "pods"
 	}
 	return sl
+}
+
+// vpaModeRes are the ways people name a VPA update mode, most specific first.
+var vpaModeRes = []struct {
+	mode string
+	re   *regexp.Regexp
+}{
+	{"InPlaceOrRecreate", regexp.MustCompile(`in-?place|inplace|原地`)},
+	{"Off", regexp.MustCompile(`\boff\b|recommend(?:ation)?s? only|recommend-only|just recommend|only recommend|dry|只推荐|只给建议|只看推荐|仅推荐|不自动`)},
+	{"Initial", regexp.MustCompile(`\binitial\b|on (?:pod )?start|at start|启动时`)},
+	{"Recreate", regexp.MustCompile(`\brecreate\b|\bauto\b|evict|重建|自动`)},
+}
+
+// vpaMode is the update mode a message names ("" when none).
+func vpaMode(s string) string {
+	for _, m := range vpaModeRes {
+		if m.re.MatchString(s) {
+			return m.mode
+		}
+	}
+	return ""
 }
 
 // blank replaces each whole-word occurrence of w in s with spaces.
@@ -661,6 +684,8 @@ func (sl slots) get(tool, name string) (any, bool) {
 		}
 	case "query":
 		return sl.query, sl.query != ""
+	case "update_mode":
+		return sl.vpaMode, sl.vpaMode != ""
 	}
 	return nil, false
 }
@@ -790,6 +815,9 @@ func (sl slots) ask(tool, name string, v view, s string) string {
 		return pick(cn, "要把哪项配额（cpu、内存、pods）改成多少？", "Which quota (cpu, memory, pods) should change, and to what?")
 	case "query":
 		return pick(cn, "要搜什么？", "What should I look up?")
+	case "update_mode":
+		return pick(cn, "VPA 用哪种模式：Off（只给推荐）、Initial（启动时设置）、Recreate（驱逐后重建）还是 InPlaceOrRecreate（尽量原地调整）？",
+			"Which VPA mode: Off (recommendations only), Initial (set at pod start), Recreate (evict to apply) or InPlaceOrRecreate (resize in place where possible)?")
 	case "resources":
 		return pick(cn, "要把 CPU 和内存调到多少（例如 2c4g，或 memory limit 1Gi）？", "What CPU and memory should it get (e.g. 2c4g, or memory limit 1Gi)?")
 	}

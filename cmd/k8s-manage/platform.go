@@ -21,6 +21,7 @@ import (
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/platform/usage"
+	"k8s-manage/platform/vpa"
 	"k8s-manage/tools"
 )
 
@@ -38,6 +39,7 @@ type platformParts struct {
 	bills     *billing.Bills
 	usage     *usage.Service
 	sizer     *usage.Sizer
+	vpa       *vpa.Service
 	meter     *billing.Meter
 	approvals *approval.Store
 	owners    *tenant.Owners
@@ -59,6 +61,8 @@ func (a *app) buildPlatform(context.Context) error {
 			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency, Basis: cfg.Billing.Basis})}
 	p.clone = envclone.NewService(kc, p.config)
 	p.sizer = usage.NewSizer(p.usage, p.apps, p.bills, usage.SizerOptions{})
+	p.vpa = vpa.NewService(kc)
+	p.autoscale.WithVPA(p.vpa)
 	a.platform = p
 	a.alerts = alertmanager.NewQueue(a.store, nil)
 	a.http.API().Post("/webhooks/git/{provider}", p.builds.WebhookHandler(a.log, cfg.HTTP.MaxBodyBytes))
@@ -69,7 +73,7 @@ func (a *app) buildPlatform(context.Context) error {
 func (p *platformParts) tools(kc *kube.Clients, tenants *tenant.Service, knowledge *retrieve.Retriever) *tools.Registry {
 	return tools.NewRegistry(tools.Deps{Kube: kc, Builds: p.builds, Catalog: p.catalog, Clone: p.clone, Apps: p.apps,
 		Autoscale: p.autoscale, Quota: p.quota, Tenants: tenants, Knowledge: knowledge, Config: p.config, Bills: p.bills,
-		Usage: p.usage, Sizer: p.sizer, Changes: auditChanges{p.approvals}})
+		Usage: p.usage, Sizer: p.sizer, VPA: p.vpa, Changes: auditChanges{p.approvals}})
 }
 
 // auditChanges gives the diagnosis timeline the audit log's changes (approval.Store.Changes).

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 )
 
 // Fault injection: set FaultAnnotation on a pod (or a Deployment's pod template) to one of the
@@ -54,7 +55,7 @@ func (s *Sandbox) clients() (kubernetes.Interface, dynamic.Interface, error) {
 
 // prepare registers the fake nodes and waits for the smoke Deployment's pods to run.
 func (s *Sandbox) prepare(ctx context.Context) error {
-	cs, _, err := s.clients()
+	cs, dyn, err := s.clients()
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,42 @@ func (s *Sandbox) prepare(ctx context.Context) error {
 	if err := s.smoke(ctx, cs); err != nil {
 		return err
 	}
+	if err := s.installCRDs(ctx, cs, dyn); err != nil {
+		return err
+	}
 	return s.waitMetricsAPI(ctx, cs)
+}
+
+// installCRDs creates the CRDs under crds/ (kinds whose controllers do not run here, such as the
+// VerticalPodAutoscaler) and waits until the API server serves them.
+func (s *Sandbox) installCRDs(ctx context.Context, cs kubernetes.Interface, dyn dynamic.Interface) error {
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	files, err := crdFiles.ReadDir("crds")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := crdFiles.ReadFile("crds/" + f.Name())
+		if err != nil {
+			return err
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(data, &obj); err != nil {
+			return fmt.Errorf("sandbox: crd %s: %w", f.Name(), err)
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		if _, err := dyn.Resource(crdGVR).Create(ctx, u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("sandbox: install crd %s: %w", u.GetName(), err)
+		}
+		group, _, _ := unstructured.NestedString(obj, "spec", "group")
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := cs.Discovery().ServerResourcesForGroupVersion(group + "/v1")
+			return err == nil, nil
+		}); err != nil {
+			return fmt.Errorf("sandbox: crd %s is not served: %w", u.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // waitMetricsAPI waits until the aggregated metrics API (metrics-server) answers. Pods get their

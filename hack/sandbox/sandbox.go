@@ -29,6 +29,9 @@ import (
 //go:embed stages/*.yaml
 var stageFiles embed.FS
 
+//go:embed crds/*.yaml
+var crdFiles embed.FS
+
 // stageOrder lists the kwok stages the sandbox loads (kwokctl drops its defaults once any is given).
 var stageOrder = []string{
 	"node-initialize.yaml", "node-heartbeat-with-lease.yaml",

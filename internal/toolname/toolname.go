@@ -40,6 +40,8 @@ const (
 	GetBill               = "get_bill"
 	Top                   = "top"
 	Rightsize             = "rightsize"
+	GetVPA                = "get_vpa"
+	SetVPA                = "set_vpa"
 	SearchKnowledge       = "search_knowledge"
 	ListServiceInstances  = "list_service_instances"
 	ProvisionService      = "provision_service"

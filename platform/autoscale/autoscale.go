@@ -21,10 +21,22 @@ import (
 )
 
 // Service manages HPAs.
-type Service struct{ kube *kube.Clients }
+type Service struct {
+	kube *kube.Clients
+	vpa  VPAConflicts
+}
+
+// VPAConflicts says why an HPA scaling on resources would fight the app's VerticalPodAutoscaler
+// ("" when it would not; vpa.Service.ConflictsWithHPA).
+type VPAConflicts interface {
+	ConflictsWithHPA(ctx context.Context, t apps.Target, app string, resources []string) (string, error)
+}
 
 // NewService builds a Service.
 func NewService(clients *kube.Clients) *Service { return &Service{kube: clients} }
+
+// WithVPA makes Set refuse an HPA that would fight the app's VPA.
+func (s *Service) WithVPA(v VPAConflicts) *Service { s.vpa = v; return s }
 
 // Spec is the autoscaling policy of an app. Targets of 0 are not used; at least one is needed.
 type Spec struct {
@@ -110,6 +122,22 @@ func (s *Service) Set(ctx context.Context, t apps.Target, app string, spec Spec,
 	cs, err := s.kube.As(t.As)
 	if err != nil {
 		return nil, err
+	}
+	if s.vpa != nil {
+		var res []string
+		if spec.CPUTargetPercent > 0 {
+			res = append(res, "cpu")
+		}
+		if spec.MemoryTargetPercent > 0 {
+			res = append(res, "memory")
+		}
+		why, err := s.vpa.ConflictsWithHPA(ctx, t, app, res)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			return nil, perr.New(perr.Conflict, "%s", why)
+		}
 	}
 	st, err := apps.NewService(s.kube).Get(ctx, t, app)
 	if err != nil {

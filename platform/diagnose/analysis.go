@@ -130,6 +130,7 @@ func analyzers() []analyzer {
 		{"jobs and cronjobs", func(s *Snapshot) int { return len(s.Jobs) + len(s.CronJobs) }, (*analysis).jobs},
 		{"quotas", func(s *Snapshot) int { return len(s.Quotas) }, (*analysis).quotas},
 		{"network policies", func(s *Snapshot) int { return len(s.NetworkPolicies) }, (*analysis).networkPolicies},
+		{"pods' usage", func(s *Snapshot) int { return len(s.Usage) }, (*analysis).usage},
 	}
 }
 

@@ -103,6 +103,24 @@ func TestEachAnalyzer(t *testing.T) {
 		{name: "network policies: all ingress denied", resource: "networkpolicy/deny-all", reason: []string{"denies all ingress"},
 			snap: diagnose.Snapshot{Pods: []corev1.Pod{runningPod("web-1")}, NetworkPolicies: []networkingv1.NetworkPolicy{{ObjectMeta: meta("deny-all", nil),
 				Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{}, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}}}},
+		{name: "usage: CPU at its limit (throttled)", resource: "deployment/web", reason: []string{"CPU at its limit", "throttled", "2 of 2 pods"},
+			snap: func() diagnose.Snapshot {
+				var pods []corev1.Pod
+				for _, n := range []string{"web-7d9c-a", "web-7d9c-b"} {
+					p := runningPod(n)
+					p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-7d9c"}}
+					p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("1Gi")}
+					pods = append(pods, p)
+				}
+				return diagnose.Snapshot{Pods: pods, Deployments: []appsv1.Deployment{{ObjectMeta: meta("web", web)}},
+					Usage: map[string]map[string]diagnose.ContainerUsage{"web-7d9c-a": {"app": {CPUMilli: 498, MemoryBytes: 100 << 20}}, "web-7d9c-b": {"app": {CPUMilli: 470, MemoryBytes: 90 << 20}}}}
+			}()},
+		{name: "usage: memory near its limit", resource: "pod/web-1", reason: []string{"memory near its limit", "OOM"},
+			snap: func() diagnose.Snapshot {
+				p := runningPod("web-1")
+				p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}
+				return diagnose.Snapshot{Pods: []corev1.Pod{p}, Usage: map[string]map[string]diagnose.ContainerUsage{"web-1": {"app": {CPUMilli: 5, MemoryBytes: 500 << 20}}}}
+			}()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +145,7 @@ func TestEachAnalyzer(t *testing.T) {
 	// A healthy namespace has no finding, and the report says what it checked.
 	healthy := diagnose.Snapshot{Now: now, Pods: []corev1.Pod{runningPod("web-1")}, Services: []corev1.Service{{ObjectMeta: meta("web", nil),
 		Spec: corev1.ServiceSpec{Selector: web, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt(8080)}}}}}}
+	healthy.Usage = map[string]map[string]diagnose.ContainerUsage{"web-1": {"app": {CPUMilli: 400, MemoryBytes: 400 << 20}}} // no limits: no ceiling
 	rep := diagnose.Analyze(&healthy, diagnose.Scope{Namespace: ns})
 	if len(rep.Findings) != 0 {
 		t.Errorf("healthy namespace: %+v", rep.Findings)

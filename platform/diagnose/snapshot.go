@@ -63,6 +63,9 @@ type Snapshot struct {
 	ServiceExists func(namespace, name string) bool
 	// Now is when the snapshot was read: the analyzers' clock (a zero Now reads the wall clock).
 	Now time.Time
+	// Usage is what each pod's containers use now (the metrics API), by pod and container name;
+	// the caller fills it in (nil: no usage checks).
+	Usage map[string]map[string]ContainerUsage
 	// Changes are the platform's own records of what changed in the namespace (rollouts, config
 	// versions, scaling, HPA and quota edits), for the timeline; the caller fills them in.
 	Changes []Change

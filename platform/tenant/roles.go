@@ -71,12 +71,14 @@ func rules(r Role) []rbacv1.PolicyRule {
 		add("discovery.k8s.io", read, "endpointslices")
 		add("policy", read, "poddisruptionbudgets")
 		add("metrics.k8s.io", []string{"get", "list"}, "pods")
+		add("autoscaling.k8s.io", read, "verticalpodautoscalers")
 	}
 	if r.AtLeast(Developer) {
 		add("apps", write, "deployments", "deployments/scale")
 		add("", write, "services", "configmaps")
 		add("", []string{"delete"}, "pods")
 		add("autoscaling", write, "horizontalpodautoscalers")
+		add("autoscaling.k8s.io", write, "verticalpodautoscalers")
 		add("networking.k8s.io", write, "ingresses")
 		add("batch", write, "jobs", "cronjobs")
 	}

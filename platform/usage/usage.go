@@ -152,6 +152,33 @@ func (s *Service) PodUsage(ctx context.Context, namespace string) (map[string]Am
 	return out, nil
 }
 
+// Containers reads what each pod's containers use now in the target's namespace, as the person,
+// by pod and container name (for diagnosis). An error wrapping ErrNoMetricsAPI means there is no
+// metrics API.
+func (s *Service) Containers(ctx context.Context, t apps.Target) (map[string]map[string]Amount, error) {
+	cfg, err := s.kube.RESTConfigAs(t.As)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("usage: metrics client: %w", err)
+	}
+	list, err := mc.MetricsV1beta1().PodMetricses(t.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, MetricsError(err, "read pod metrics in "+t.Namespace)
+	}
+	out := make(map[string]map[string]Amount, len(list.Items))
+	for _, pm := range list.Items {
+		cs := make(map[string]Amount, len(pm.Containers))
+		for _, c := range pm.Containers {
+			cs[c.Name] = Amount{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
+		}
+		out[pm.Name] = cs
+	}
+	return out, nil
+}
+
 // podUsage lists the pods' usage by name, with the sampling window and the newest sample's time.
 func (s *Service) podUsage(ctx context.Context, t apps.Target, sel string) (map[string]Amount, time.Duration, time.Time, error) {
 	cfg, err := s.kube.RESTConfigAs(t.As)

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -127,4 +128,44 @@ func TestRightsizeAppliedThroughApproval(t *testing.T) {
 			t.Fatalf("deployment requests %v after the approval", r.Requests)
 		}
 	})
+}
+
+// TestSlowAppDiagnosisNamesThrottling: payment's pods run at their CPU limit (kwok's usage through
+// metrics-server); "为什么 payment 变慢了" and "why is payment slow?" get a diagnosis that names the
+// throttling.
+func TestSlowAppDiagnosisNamesThrottling(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	appsSvc := apps.NewService(w.Kube)
+	if _, err := appsSvc.Create(ctx, apps.Target{As: tenant.Identity(w.dev), Namespace: w.ns}, apps.Spec{Name: "payment", Image: "registry.local/payment:3.1.2", Replicas: 2,
+		Resources:      apps.Resources{CPURequest: "100m", CPULimit: "200m", MemoryRequest: "128Mi", MemoryLimit: "256Mi"},
+		PodAnnotations: map[string]string{sandbox.UsageCPUAnnotation: "200m", sandbox.UsageMemoryAnnotation: "100Mi"}}, apps.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	use := usage.NewService(w.Kube)
+	platformtest.Eventually(t, 2*time.Minute, func() (bool, string) {
+		rep, err := use.Top(ctx, apps.Target{As: tenant.Identity(w.viewer), Namespace: w.ns}, usage.Options{App: "payment"})
+		if err != nil {
+			return false, err.Error()
+		}
+		return rep.Total.Measured == 2 && rep.Total.CPUOfLimit >= 90, fmt.Sprintf("%+v", rep.Total)
+	})
+	o := w.opts
+	o.Tools = tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: appsSvc, Autoscale: autoscale.NewService(w.Kube), Quota: quota.NewService(w.Kube),
+		Tenants: w.Tenants, Knowledge: w.opts.Knowledge, Usage: use, WaitReady: 30 * time.Second})
+	svc, err := agent.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"为什么 payment 变慢了", "why is payment slow?"} {
+		t.Run(q, func(t *testing.T) {
+			es := w.send(t, svc, w.viewer, q)
+			if e := find(es, agent.EventToolStarted); e == nil || e.Tool != "diagnose" {
+				t.Fatalf("no diagnosis: %+v", es)
+			}
+			if answer := final(t, es); !strings.Contains(answer, "CPU at its limit") || !strings.Contains(answer, "throttled") {
+				t.Fatalf("answer does not name the throttling:\n%s", answer)
+			}
+		})
+	}
 }
