@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
@@ -134,19 +135,28 @@ func (s *Service) Top(ctx context.Context, t apps.Target, o Options) (*Report, e
 	return rep, nil
 }
 
-// PodUsage reads every pod's usage in a namespace as the service itself (metering is platform
-// work, never a person's request).
-func (s *Service) PodUsage(ctx context.Context, namespace string) (map[string]Amount, error) {
-	mc, err := metricsclient.NewForConfig(s.kube.RESTConfig())
+// listMetrics lists a namespace's pod metrics through cfg (the person's, or the service's).
+func listMetrics(ctx context.Context, cfg *rest.Config, ns, sel string) ([]metricsv1beta1.PodMetrics, error) {
+	mc, err := metricsclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("usage: metrics client: %w", err)
 	}
-	list, err := mc.MetricsV1beta1().PodMetricses(namespace).List(ctx, metav1.ListOptions{})
+	list, err := mc.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return nil, MetricsError(err, "read pod metrics in "+namespace)
+		return nil, MetricsError(err, "read pod metrics in "+ns)
 	}
-	out := make(map[string]Amount, len(list.Items))
-	for _, pm := range list.Items {
+	return list.Items, nil
+}
+
+// PodUsage reads every pod's usage in a namespace as the service itself (metering is platform
+// work, never a person's request).
+func (s *Service) PodUsage(ctx context.Context, namespace string) (map[string]Amount, error) {
+	items, err := listMetrics(ctx, s.kube.RESTConfig(), namespace, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Amount, len(items))
+	for _, pm := range items {
 		out[pm.Name] = podAmount(pm)
 	}
 	return out, nil
@@ -160,16 +170,12 @@ func (s *Service) Containers(ctx context.Context, t apps.Target) (map[string]map
 	if err != nil {
 		return nil, err
 	}
-	mc, err := metricsclient.NewForConfig(cfg)
+	items, err := listMetrics(ctx, cfg, t.Namespace, "")
 	if err != nil {
-		return nil, fmt.Errorf("usage: metrics client: %w", err)
+		return nil, err
 	}
-	list, err := mc.MetricsV1beta1().PodMetricses(t.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, MetricsError(err, "read pod metrics in "+t.Namespace)
-	}
-	out := make(map[string]map[string]Amount, len(list.Items))
-	for _, pm := range list.Items {
+	out := make(map[string]map[string]Amount, len(items))
+	for _, pm := range items {
 		cs := make(map[string]Amount, len(pm.Containers))
 		for _, c := range pm.Containers {
 			cs[c.Name] = Amount{CPUMilli: c.Usage.Cpu().MilliValue(), MemoryBytes: c.Usage.Memory().Value()}
@@ -185,18 +191,14 @@ func (s *Service) podUsage(ctx context.Context, t apps.Target, sel string) (map[
 	if err != nil {
 		return nil, 0, time.Time{}, err
 	}
-	mc, err := metricsclient.NewForConfig(cfg)
+	items, err := listMetrics(ctx, cfg, t.Namespace, sel)
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("usage: metrics client: %w", err)
+		return nil, 0, time.Time{}, err
 	}
-	list, err := mc.MetricsV1beta1().PodMetricses(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-	if err != nil {
-		return nil, 0, time.Time{}, MetricsError(err, "read pod metrics in "+t.Namespace)
-	}
-	out := make(map[string]Amount, len(list.Items))
+	out := make(map[string]Amount, len(items))
 	var window time.Duration
 	var at time.Time
-	for _, pm := range list.Items {
+	for _, pm := range items {
 		out[pm.Name] = podAmount(pm)
 		window = max(window, pm.Window.Duration)
 		if pm.Timestamp.After(at) {
