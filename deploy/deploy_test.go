@@ -7,6 +7,7 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +84,8 @@ func TestHelmLintIsClean(t *testing.T) {
 	for _, set := range [][]string{
 		nil,
 		{"replicaCount=3", "persistence.enabled=false", "secrets.existingSecret=k8s-manage", "secrets.items.storeDSN=dsn",
-			"ingress.enabled=true", "monitoring.serviceMonitor.enabled=true", "monitoring.prometheusRule.enabled=true"},
+			"ingress.enabled=true", "monitoring.serviceMonitor.enabled=true", "monitoring.prometheusRule.enabled=true",
+			"monitoring.grafanaDashboards.enabled=true"},
 	} {
 		args := []string{"lint", "--strict", chart}
 		for _, s := range set {
@@ -193,7 +195,8 @@ func TestChartAndOverlaysApplyOnTheSandbox(t *testing.T) {
 		claim    bool
 	}{
 		{"helm", func(ns string) string {
-			return render(t, "k8s-manage", ns, "monitoring.serviceMonitor.enabled=true", "monitoring.prometheusRule.enabled=true", "ingress.enabled=true")
+			return render(t, "k8s-manage", ns, "monitoring.serviceMonitor.enabled=true", "monitoring.prometheusRule.enabled=true", "ingress.enabled=true",
+				"monitoring.grafanaDashboards.enabled=true")
 		}, 1, true},
 		{"kustomize-single", func(string) string { return kustomize("single") }, 1, true},
 		{"kustomize-ha", func(string) string { return kustomize("ha") }, 3, false},
@@ -267,5 +270,35 @@ func TestChartAndOverlaysApplyOnTheSandbox(t *testing.T) {
 				t.Errorf("3 replicas on %d nodes, want one per node (topology spread)", len(nodes))
 			}
 		})
+	}
+}
+
+// The chart ships the Grafana dashboards as a ConfigMap with the sidecar's label when asked, and
+// not otherwise.
+func TestChartShipsTheDashboards(t *testing.T) {
+	if strings.Contains(render(t, "k8s-manage", "ops"), "-dashboards") {
+		t.Error("the dashboards ConfigMap is rendered by default")
+	}
+	var cm *unstructured.Unstructured
+	for _, o := range objects(t, render(t, "k8s-manage", "ops", "monitoring.grafanaDashboards.enabled=true")) {
+		if o.GetKind() == "ConfigMap" && strings.HasSuffix(o.GetName(), "-dashboards") {
+			cm = o
+		}
+	}
+	if cm == nil {
+		t.Fatal("no dashboards ConfigMap")
+	}
+	if cm.GetLabels()["grafana_dashboard"] != "1" {
+		t.Errorf("labels %v lack grafana_dashboard: \"1\"", cm.GetLabels())
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	for _, f := range []string{"k8s-manage-service.json", "k8s-manage-tenant-apps.json"} {
+		var d struct {
+			UID    string `json:"uid"`
+			Panels []any  `json:"panels"`
+		}
+		if err := json.Unmarshal([]byte(data[f]), &d); err != nil || d.UID == "" || len(d.Panels) == 0 {
+			t.Errorf("%s: %v (uid %q, %d panels)", f, err, d.UID, len(d.Panels))
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/envclone"
 	"k8s-manage/platform/kube"
+	"k8s-manage/platform/metrics"
 	"k8s-manage/platform/perr"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
@@ -43,6 +44,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Usage reads the metrics API (nil: top is not available).
 	Usage *usage.Service
+	// Metrics answers named queries over a Prometheus HTTP API (nil: query_metrics is not available).
+	Metrics *metrics.Client
 	// VPA manages VerticalPodAutoscalers (nil: get_vpa and set_vpa are not available).
 	VPA *vpa.Service
 	// Sizer right-sizes apps from the metering history (nil: rightsize is not available).

@@ -1,9 +1,12 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s-manage/internal/textutil"
@@ -30,6 +33,7 @@ func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, 
 	}
 	snap.Changes = d.changes(ctx, c)
 	snap.Usage = d.containerUsage(ctx, c)
+	snap.Trends = d.trends(ctx, c, snap, scope)
 	scope.Namespace = c.Namespace
 	rep := diagnose.Analyze(snap, scope)
 	for i := range rep.Findings {
@@ -83,6 +87,57 @@ func (d Deps) containerUsage(ctx context.Context, c Call) map[string]map[string]
 		}
 		out[pod] = m
 	}
+	return out
+}
+
+// maxTrendApps caps how many apps a namespace-wide diagnosis reads trends for.
+const maxTrendApps = 8
+
+// trends are the apps' restarts, 5xx ratio and p95 latency over time (Prometheus, where one is
+// configured), read with the metrics client's own timeout: a slow or absent Prometheus leaves the
+// trend checks out, never the diagnosis. A diagnosis of one name reads that app's; of the
+// namespace, the first apps'.
+func (d Deps) trends(ctx context.Context, c Call, snap *diagnose.Snapshot, scope diagnose.Scope) map[string]map[string][]diagnose.Sample {
+	if d.Metrics == nil {
+		return nil
+	}
+	var names []string
+	for _, dep := range snap.Deployments {
+		names = append(names, cmp.Or(dep.Labels["app.kubernetes.io/name"], dep.Labels["app"], dep.Name))
+	}
+	for _, st := range snap.StatefulSets {
+		names = append(names, cmp.Or(st.Labels["app.kubernetes.io/name"], st.Labels["app"], st.Name))
+	}
+	if asked := cmp.Or(scope.App, scope.Target); asked != "" {
+		if slices.Contains(names, asked) {
+			names = []string{asked}
+		} else if i := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(asked, n+"-") }); i >= 0 {
+			names = []string{names[i]} // a pod's or a workload's name
+		}
+	}
+	names = names[:min(len(names), maxTrendApps)]
+	out := map[string]map[string][]diagnose.Sample{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, app := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := d.Metrics.Trends(ctx, c.Namespace, app)
+			m := map[string][]diagnose.Sample{}
+			for q, ps := range tr {
+				ss := make([]diagnose.Sample, len(ps))
+				for i, p := range ps {
+					ss[i] = diagnose.Sample{T: p.T, V: p.V}
+				}
+				m[q] = ss
+			}
+			mu.Lock()
+			out[app] = m
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
 	return out
 }
 

@@ -35,7 +35,7 @@ import (
 
 var (
 	readOnly = []string{"list_apps", "get_app_status", "list_pods", "get_pod_logs", "get_events", "diagnose", "list_revisions",
-		"get_hpa", "get_app_config", "get_quota", "get_bill", "list_builds", "get_build", "get_config", "config_diff", "list_service_instances", "search_knowledge", "list_tenants", "top", "rightsize", "get_vpa"}
+		"get_hpa", "get_app_config", "get_quota", "get_bill", "list_builds", "get_build", "get_config", "config_diff", "list_service_instances", "search_knowledge", "list_tenants", "top", "rightsize", "get_vpa", "query_metrics"}
 	mutating = []string{"create_app", "update_app", "scale_app", "restart_app", "rollback_app", "set_image", "set_hpa", "delete_hpa", "set_quota", "trigger_build",
 		"start_canary", "promote_canary", "abort_canary", "switch_blue_green", "set_config", "provision_service", "clone_environment", "add_member", "set_vpa"}
 	destructive = []string{"delete_app", "delete_service_instance"}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s-manage/internal/toolname"
+	"k8s-manage/platform/metrics"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/platform/usage"
 	"k8s-manage/platform/vpa"
@@ -29,6 +30,13 @@ type vpaArgs struct {
 	Controlled string `json:"controlled_resources,omitempty" jsonschema:"enum=cpu,enum=memory" desc:"only this resource (default both); memory only can sit beside a CPU HPA"`
 }
 
+type metricsArgs struct {
+	Target
+	App    string `json:"app" jsonschema:"required" desc:"application name"`
+	Metric string `json:"metric" jsonschema:"required,enum=cpu,enum=memory,enum=restarts,enum=network_in,enum=network_out,enum=request_rate,enum=error_ratio,enum=latency_p95" desc:"cpu (cores), memory (working set), restarts (per minute), network_in / network_out (bytes/s), request_rate (req/s), error_ratio (5xx share), latency_p95 (seconds); the last three need the app's HTTP server metrics"`
+	Range  string `json:"range,omitempty" desc:"how far back from now: 30m, 6h, 2d (default 1h)"`
+}
+
 type rightsizeArgs struct {
 	Target
 	App string `json:"app,omitempty" desc:"application to size; default: every app in the environment"`
@@ -39,6 +47,7 @@ const (
 	laterUsage     = "usage needs the metrics API client, which is not configured in this server"
 	laterRightsize = "right-sizing needs the metering history, which is not configured in this server"
 	laterVPA       = "vertical autoscaling is not configured in this server"
+	laterMetrics   = "metrics over time need a Prometheus server, which is not configured in this server (prometheus.url)"
 )
 
 // SuggestedCall is the call a result proposes; "apply it" makes it, through approval.
@@ -141,6 +150,22 @@ func (d Deps) usageTools() []*Tool {
 				}},
 				func(ctx context.Context, c Call, in *rightsizeArgs, _ bool) (any, error) {
 					return d.rightsize(ctx, c, in)
+				}))[0],
+		unless(d.Metrics != nil, laterMetrics,
+			define[metricsArgs](Spec{Name: toolname.QueryMetrics, Desc: "An application's metric over time from Prometheus (named queries, never PromQL): CPU, memory, restarts, network IO, and, where the app exposes HTTP server metrics, request rate, 5xx ratio and p95 latency; a small series with min, avg, max and its trend.", Risk: ReadOnly, Role: tenant.Viewer,
+				Examples: []string{"payment p95 latency over the last 6 hours", "checkout 的错误率", "how many requests per second does web-api get", "payment 最近一天的网络流量"},
+				Intents: []Intent{
+					{Verbs: []string{"latency", "p95", "p99", "response time", "5xx", "error rate", "error ratio", "qps", "rps", "req/s", "requests per second", "request rate", "throughput",
+						"network io", "network traffic", "bandwidth", "bytes sent", "bytes received", "restart rate", "over time", "graph", "chart", "trend", "sparkline",
+						"延迟", "时延", "响应时间", "耗时", "错误率", "报错率", "失败率", "请求量", "请求数", "吞吐", "网络流量", "网络io", "带宽", "趋势", "曲线", "走势", "监控图", "指标"},
+						Not: []string{"quota", "配额", "bill", "账单"}, Required: []string{"app", "metric"}, Weight: 2},
+				}},
+				func(ctx context.Context, c Call, in *metricsArgs, _ bool) (any, error) {
+					r, err := d.Metrics.Range("range", in.Range)
+					if err != nil {
+						return nil, err
+					}
+					return d.Metrics.Query(ctx, metrics.Request{Namespace: c.Namespace, App: in.App, Query: in.Metric, Range: r})
 				}))[0],
 		unless(d.VPA != nil, laterVPA,
 			define[appArgs](Spec{Name: toolname.GetVPA, Desc: "An application's VerticalPodAutoscaler: update mode, bounds and the recommender's target requests (where the VPA CRD is installed).", Risk: ReadOnly, Role: tenant.Viewer,

@@ -162,6 +162,11 @@ func (p *API) Mount(api chi.Router) {
 		r.Get("/apps/{app}/logs", p.logs)
 		r.Get("/apps/{app}/hpa", p.appRead(toolname.GetHPA))
 		r.Get("/apps/{app}/rightsize", p.appRead(toolname.Rightsize))
+		r.Get("/apps/{app}/metrics", p.read(toolname.QueryMetrics, func(r *http.Request) map[string]any {
+			args := queryArgs("metric", "range")(r)
+			args["app"] = chi.URLParam(r, "app")
+			return args
+		}))
 		r.Get("/apps/{app}/vpa", p.appRead(toolname.GetVPA))
 		r.Put("/apps/{app}/vpa", p.appWrite(toolname.SetVPA, nil))
 		r.Put("/apps/{app}/hpa", p.appWrite(toolname.SetHPA, nil))

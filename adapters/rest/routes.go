@@ -40,6 +40,7 @@ func ToolRoutes() []ToolRoute {
 		{g, "/apps/{app}/logs", toolname.GetPodLogs},
 		{g, "/apps/{app}/hpa", toolname.GetHPA},
 		{g, "/apps/{app}/rightsize", toolname.Rightsize},
+		{g, "/apps/{app}/metrics", toolname.QueryMetrics},
 		{g, "/apps/{app}/vpa", toolname.GetVPA},
 		{put, "/apps/{app}/vpa", toolname.SetVPA},
 		{put, "/apps/{app}/hpa", toolname.SetHPA},

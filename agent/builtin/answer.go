@@ -129,6 +129,8 @@ func renderer(name string) func(v any, obj map[string]any, cn bool) string {
 		return topAnswer
 	case toolname.Rightsize:
 		return rightsizeAnswer
+	case toolname.QueryMetrics:
+		return metricsAnswer
 	case toolname.GetVPA:
 		return func(v any, obj map[string]any, cn bool) string {
 			spec, _ := obj["spec"].(map[string]any)
@@ -649,4 +651,24 @@ func rightsizeAnswer(_ any, obj map[string]any, cn bool) string {
 		b.WriteString(pick(cn, "要调整某个应用，说「right-size <应用>」再回复「应用」。", "To change one, ask \"right-size <app>\" and then say \"apply it\"."))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// metricTitles are the Chinese names of the named queries.
+var metricTitles = map[string]string{"cpu": "CPU", "memory": "内存", "restarts": "重启次数（每分钟）", "network_in": "网络接收",
+	"network_out": "网络发送", "request_rate": "请求量", "error_ratio": "5xx 错误率", "latency_p95": "p95 延迟"}
+
+// trendWords are the trend words in Chinese.
+var trendWords = map[string]string{"rising": "上升", "falling": "下降", "steady": "平稳", "spiky": "有尖峰"}
+
+func metricsAnswer(_ any, obj map[string]any, cn bool) string {
+	if !cn {
+		return str(obj["summary"])
+	}
+	head := fmt.Sprintf("%s 的%s（过去 %s）", str(obj["app"]), first(metricTitles[str(obj["query"])], str(obj["title"])), str(obj["range"]))
+	if nd := str(obj["no_data"]); nd != "" {
+		return head + "：没有数据（" + nd + "）"
+	}
+	t, _ := obj["text"].(map[string]any)
+	return fmt.Sprintf("%s：当前 %s，平均 %s，最低 %s，最高 %s，%s", head, str(t["now"]), str(t["avg"]), str(t["min"]), str(t["max"]),
+		first(trendWords[str(obj["trend"])], str(obj["trend"])))
 }

@@ -294,6 +294,7 @@ type slots struct {
 	quantity   string         // the last amount with its unit: "32Gi", "16"
 	resources  map[string]any // an app's requests and limits the message states ("2c4g", "memory limit 2Gi")
 	vpaMode    string         // a VerticalPodAutoscaler update mode the message names ("recommend only": Off)
+	metric     string         // the metric a message asks about over time ("p95 latency": latency_p95)
 }
 
 var (
@@ -517,6 +518,7 @@ func extract(raw, s string, v view) slots {
 	}
 	sl.secret = secretRe.MatchString(s)
 	sl.vpaMode = vpaMode(s)
+	sl.metric = metricNamed(s)
 	sl.bareTag(masked, v)
 	sl.words(raw, s, v)
 	switch {
@@ -539,6 +541,32 @@ var vpaModeRes = []struct {
 	{"Off", regexp.MustCompile(`\boff\b|recommend(?:ation)?s? only|recommend-only|just recommend|only recommend|dry|只推荐|只给建议|只看推荐|仅推荐|不自动`)},
 	{"Initial", regexp.MustCompile(`\binitial\b|on (?:pod )?start|at start|启动时`)},
 	{"Recreate", regexp.MustCompile(`\brecreate\b|\bauto\b|evict|重建|自动`)},
+}
+
+// metricRes are the ways people name a metric of an app, most specific first: a latency or an
+// error share before the requests they are of, network before memory ("网络流量" is no 请求量).
+var metricRes = []struct {
+	metric string
+	re     *regexp.Regexp
+}{
+	{"latency_p95", regexp.MustCompile(`latenc|p9[059]\b|percentile|response times?|slow (?:requests|responses)|延迟|时延|响应时间|耗时|响应慢`)},
+	{"error_ratio", regexp.MustCompile(`5xx|\b50[0-9]s?\b|error (?:rate|ratio|percent)|errors? per|failure rate|failed requests|错误率|报错率|失败率|出错率|5开头`)},
+	{"network_out", regexp.MustCompile(`(?:network|bytes?)\s*(?:out|sent|egress|transmit)|egress|outbound|出流量|出口流量|发送`)},
+	{"network_in", regexp.MustCompile(`network|bandwidth|bytes? (?:in|received)|ingress traffic|inbound|\bio\b|网络|带宽|入流量|流量`)},
+	{"request_rate", regexp.MustCompile(`\bqps\b|\brps\b|req/s|requests? (?:per|a|/) ?(?:second|sec|s|minute)|request rate|requests|throughput|traffic|hits|请求量|请求数|请求|吞吐|访问量`)},
+	{"restarts", regexp.MustCompile(`restart|crash|重启|崩溃`)},
+	{"memory", regexp.MustCompile(`memory|\bmem\b|\bram\b|内存`)},
+	{"cpu", regexp.MustCompile(`\bcpu|processor|cores?\b|算力`)},
+}
+
+// metricNamed is the metric a message names ("" when none).
+func metricNamed(s string) string {
+	for _, m := range metricRes {
+		if m.re.MatchString(s) {
+			return m.metric
+		}
+	}
+	return ""
 }
 
 // vpaMode is the update mode a message names ("" when none).
@@ -686,6 +714,8 @@ func (sl slots) get(tool, name string) (any, bool) {
 		return sl.query, sl.query != ""
 	case "update_mode":
 		return sl.vpaMode, sl.vpaMode != ""
+	case "metric":
+		return sl.metric, sl.metric != ""
 	}
 	return nil, false
 }
@@ -761,6 +791,13 @@ func (sl slots) optional(tool string, args map[string]any) {
 		if n := len(sl.numbers); n > 0 {
 			args["replicas"] = sl.numbers[n-1]
 		}
+	case toolname.QueryMetrics:
+		switch {
+		case sl.sinceSecs > 0:
+			args["range"] = strconv.Itoa(sl.sinceSecs) + "s"
+		case sl.since != "":
+			args["range"] = sl.since
+		}
 	case toolname.GetBill:
 		if sl.period != "" {
 			args["period"] = sl.period
@@ -818,6 +855,9 @@ func (sl slots) ask(tool, name string, v view, s string) string {
 	case "update_mode":
 		return pick(cn, "VPA 用哪种模式：Off（只给推荐）、Initial（启动时设置）、Recreate（驱逐后重建）还是 InPlaceOrRecreate（尽量原地调整）？",
 			"Which VPA mode: Off (recommendations only), Initial (set at pod start), Recreate (evict to apply) or InPlaceOrRecreate (resize in place where possible)?")
+	case "metric":
+		return pick(cn, "看哪个指标：CPU、内存、重启、网络、请求量、5xx 错误率还是 p95 延迟？",
+			"Which metric: CPU, memory, restarts, network, request rate, 5xx ratio or p95 latency?")
 	case "resources":
 		return pick(cn, "要把 CPU 和内存调到多少（例如 2c4g，或 memory limit 1Gi）？", "What CPU and memory should it get (e.g. 2c4g, or memory limit 1Gi)?")
 	}

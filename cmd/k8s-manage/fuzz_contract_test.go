@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"k8s-manage/hack/sandbox/promtest"
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/tenant"
@@ -77,7 +78,9 @@ func TestContractFuzz(t *testing.T) {
 	env := sandboxtest.Start(t)
 	st := schemathesis(t)
 	ctx := context.Background()
-	a := testApp(t, sandboxConfig(t, env))
+	cfg := sandboxConfig(t, env)
+	cfg.Prometheus.URL = promtest.Start(t, env).URL // query_metrics reads a real Prometheus
+	a := testApp(t, cfg)
 	name, other := sandboxtest.Name("fuzz"), sandboxtest.Name("fuzzother")
 	users := map[string]string{"admin": platformtest.Email("fadmin"), "developer": platformtest.Email("fdev"),
 		"viewer": platformtest.Email("fviewer"), "outsider": platformtest.Email("foutsider")}

@@ -18,6 +18,7 @@ import (
 	"k8s-manage/platform/diagnose"
 	"k8s-manage/platform/envclone"
 	"k8s-manage/platform/kube"
+	"k8s-manage/platform/metrics"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
 	"k8s-manage/platform/usage"
@@ -40,6 +41,7 @@ type platformParts struct {
 	usage     *usage.Service
 	sizer     *usage.Sizer
 	vpa       *vpa.Service
+	metrics   *metrics.Client // nil without prometheus.url
 	meter     *billing.Meter
 	approvals *approval.Store
 	owners    *tenant.Owners
@@ -62,6 +64,12 @@ func (a *app) buildPlatform(context.Context) error {
 	p.clone = envclone.NewService(kc, p.config)
 	p.sizer = usage.NewSizer(p.usage, p.apps, p.bills, usage.SizerOptions{})
 	p.vpa = vpa.NewService(kc)
+	if pc := cfg.Prometheus; pc.URL != "" {
+		if p.metrics, err = metrics.New(metrics.Options{URL: pc.URL, Timeout: time.Duration(pc.Timeout), MaxRange: time.Duration(pc.MaxRange),
+			ScrapeInterval: time.Duration(pc.ScrapeInterval), TrendRange: time.Duration(pc.TrendRange), NamespaceLabel: pc.NamespaceLabel, PodLabel: pc.PodLabel}); err != nil {
+			return err
+		}
+	}
 	p.autoscale.WithVPA(p.vpa)
 	a.platform = p
 	a.alerts = alertmanager.NewQueue(a.store, nil)
@@ -73,7 +81,7 @@ func (a *app) buildPlatform(context.Context) error {
 func (p *platformParts) tools(kc *kube.Clients, tenants *tenant.Service, knowledge *retrieve.Retriever) *tools.Registry {
 	return tools.NewRegistry(tools.Deps{Kube: kc, Builds: p.builds, Catalog: p.catalog, Clone: p.clone, Apps: p.apps,
 		Autoscale: p.autoscale, Quota: p.quota, Tenants: tenants, Knowledge: knowledge, Config: p.config, Bills: p.bills,
-		Usage: p.usage, Sizer: p.sizer, VPA: p.vpa, Changes: auditChanges{p.approvals}})
+		Usage: p.usage, Sizer: p.sizer, VPA: p.vpa, Metrics: p.metrics, Changes: auditChanges{p.approvals}})
 }
 
 // auditChanges gives the diagnosis timeline the audit log's changes (approval.Store.Changes).

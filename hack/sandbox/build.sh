@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the sandbox control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, kwok, kwokctl, metrics-server) from the pinned modules under hack/sandbox/modules.
+# kube-scheduler, kubectl, kwok, kwokctl, metrics-server, and for tests prometheus and
+# kube-state-metrics) from the pinned modules under hack/sandbox/modules.
 #
 # Binaries are cached outside the work tree, keyed by a hash of the pins, so fresh clones
 # (CI) on the same machine reuse them and a change of pins rebuilds:
@@ -54,6 +55,10 @@ build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-m
 build kube-scheduler kubernetes k8s.io/kubernetes/cmd/kube-scheduler "$ver"
 build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$ver"
 build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$ms_ver"
+# Prometheus, for tests that scrape the sandbox (kwok's resource metrics), the service and a test app.
+build prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus
+# kube-state-metrics, which those tests' Prometheus scrapes for restart counts, as in a cluster.
+build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2
 # metrics-server's own manifests (RBAC, Service, APIService; kwokctl drops the Deployment and
 # points the Service at the binary), read by kwokctl as a kustomize folder.
 if [ ! -f "$bin/metrics-server-manifests/kustomization.yaml" ]; then

@@ -32,6 +32,11 @@ var stageFiles embed.FS
 //go:embed crds/*.yaml
 var crdFiles embed.FS
 
+// usageConfig is the fake pods' usage and the metrics endpoints kwok serves (metrics/usage.yaml).
+//
+//go:embed metrics/usage.yaml
+var usageConfig []byte
+
 // stageOrder lists the kwok stages the sandbox loads (kwokctl drops its defaults once any is given).
 var stageOrder = []string{
 	"node-initialize.yaml", "node-heartbeat-with-lease.yaml",
@@ -47,6 +52,10 @@ var Components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "
 const (
 	UsageCPUAnnotation    = "kwok.x-k8s.io/usage-cpu"
 	UsageMemoryAnnotation = "kwok.x-k8s.io/usage-memory"
+	// A pod's network IO in bytes per second ("2Mi"), which kwok's cAdvisor-like endpoint
+	// (/metrics/nodes/<node>/metrics/cadvisor) counts up as container_network_*_bytes_total.
+	UsageNetworkReceiveAnnotation  = "kwok.x-k8s.io/usage-network-receive"
+	UsageNetworkTransmitAnnotation = "kwok.x-k8s.io/usage-network-transmit"
 )
 
 // Options configures a Sandbox. Zero values take the defaults shown.
@@ -343,17 +352,21 @@ componentsPatches:
   extraArgs:
   - {key: leader-elect, value: "false"}
 `, bin)
-	for _, name := range stageOrder {
-		data, err := stageFiles.ReadFile("stages/" + name)
-		if err != nil {
-			return nil, err
-		}
+	add := func(data []byte) {
 		b.WriteString("---\n")
 		b.Write(data)
 		if !bytes.HasSuffix(data, []byte("\n")) {
 			b.WriteByte('\n')
 		}
 	}
+	for _, name := range stageOrder {
+		data, err := stageFiles.ReadFile("stages/" + name)
+		if err != nil {
+			return nil, err
+		}
+		add(data)
+	}
+	add(usageConfig)
 	return b.Bytes(), nil
 }
 

@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -24,12 +25,14 @@ type Config struct {
 	// ConfigCenter configures the encryption of secret values.
 	ConfigCenter ConfigCenter `yaml:"config_center"`
 	Billing      Billing      `yaml:"billing"`
-	Builds       Builds       `yaml:"builds"`
-	Web          Web          `yaml:"web"`
-	Slack        Slack        `yaml:"slack"`
-	DingTalk     DingTalk     `yaml:"dingtalk"`
-	Alerts       Alerts       `yaml:"alerts"`
-	Eval         Eval         `yaml:"eval"`
+	// Prometheus is the metrics server query_metrics and diagnosis read (empty url: neither).
+	Prometheus Prometheus `yaml:"prometheus"`
+	Builds     Builds     `yaml:"builds"`
+	Web        Web        `yaml:"web"`
+	Slack      Slack      `yaml:"slack"`
+	DingTalk   DingTalk   `yaml:"dingtalk"`
+	Alerts     Alerts     `yaml:"alerts"`
+	Eval       Eval       `yaml:"eval"`
 }
 
 // Eval configures `k8s-manage eval`: extra models to compare and their prices.
@@ -154,6 +157,23 @@ type Billing struct {
 	// the metrics API), or max (the larger of the two in each sampled interval). Without a
 	// metrics API requests are charged, and the bill says so.
 	Basis string `yaml:"basis"`
+}
+
+// Prometheus configures the Prometheus HTTP API that query_metrics and diagnosis read.
+type Prometheus struct {
+	// URL is the server (http://prometheus.monitoring:9090); empty turns query_metrics off.
+	URL string `yaml:"url" secret:"true"`
+	// Timeout bounds each query, so a slow Prometheus never stalls a turn.
+	Timeout Duration `yaml:"timeout"`
+	// MaxRange is the longest range a query may ask for.
+	MaxRange Duration `yaml:"max_range"`
+	// ScrapeInterval is the servers' scrape interval; rates are taken over at least four.
+	ScrapeInterval Duration `yaml:"scrape_interval"`
+	// TrendRange is how far back diagnosis looks for a jump in restarts, 5xx ratio or latency.
+	TrendRange Duration `yaml:"trend_range"`
+	// NamespaceLabel and PodLabel are the labels carrying a series' namespace and pod.
+	NamespaceLabel string `yaml:"namespace_label"`
+	PodLabel       string `yaml:"pod_label"`
 }
 
 // ConfigCenter configures secret encryption (AES-256-GCM).
@@ -330,6 +350,8 @@ func Default() Config {
 			Milvus: Milvus{Collection: "k8s_manage_knowledge", Index: "FLAT"}},
 		ConfigCenter: ConfigCenter{KeyID: "k1", KeyFile: "./data/config-center.key"},
 		Builds:       Builds{RegistryHost: "registry.local", CredentialsSecret: "registry-credentials"},
+		Prometheus: Prometheus{Timeout: Duration(5 * time.Second), MaxRange: Duration(7 * 24 * time.Hour), ScrapeInterval: Duration(30 * time.Second),
+			TrendRange: Duration(time.Hour), NamespaceLabel: "namespace", PodLabel: "pod"},
 		Billing: Billing{Interval: Duration(5 * time.Minute), CoreHour: 0.04, GiBHour: 0.005, StorageGiBMonth: 0.1,
 			Plans: map[string]float64{"small": 20, "medium": 60, "large": 200}, Currency: "USD"},
 		Agent: Agent{Model: Model{Provider: "builtin", Timeout: Duration(60 * time.Second), MaxRetries: 2},
@@ -497,6 +519,17 @@ func (c Config) Validate() Problems {
 	}
 	if b := c.Billing.Basis; b != "" && b != "requests" && b != "usage" && b != "max" {
 		add("billing.basis", "must be requests, usage or max, got %q", b)
+	}
+	if u := c.Prometheus.URL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			add("prometheus.url", "must be an http(s) URL such as http://prometheus:9090")
+		}
+	}
+	for key, d := range map[string]Duration{"prometheus.timeout": c.Prometheus.Timeout, "prometheus.max_range": c.Prometheus.MaxRange,
+		"prometheus.scrape_interval": c.Prometheus.ScrapeInterval, "prometheus.trend_range": c.Prometheus.TrendRange} {
+		if d < Duration(time.Second) {
+			add(key, "must be at least 1s, got %s", d)
+		}
 	}
 	if c.Billing.Interval < Duration(time.Second) {
 		add("billing.interval", "must be at least 1s, got %s", c.Billing.Interval)

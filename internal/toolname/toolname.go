@@ -40,6 +40,7 @@ const (
 	GetBill               = "get_bill"
 	Top                   = "top"
 	Rightsize             = "rightsize"
+	QueryMetrics          = "query_metrics"
 	GetVPA                = "get_vpa"
 	SetVPA                = "set_vpa"
 	SearchKnowledge       = "search_knowledge"

@@ -101,6 +101,8 @@ type analysis struct {
 	unresolved string
 	// now is the analysis' clock (the snapshot's time).
 	now time.Time
+	// jumped are the times metrics jumped (trends), first signs for the timeline.
+	jumped []Event
 }
 
 // An analyzer checks one kind of resource in the scope (one file each). noun and count name
@@ -131,6 +133,7 @@ func analyzers() []analyzer {
 		{"quotas", func(s *Snapshot) int { return len(s.Quotas) }, (*analysis).quotas},
 		{"network policies", func(s *Snapshot) int { return len(s.NetworkPolicies) }, (*analysis).networkPolicies},
 		{"pods' usage", func(s *Snapshot) int { return len(s.Usage) }, (*analysis).usage},
+		{"apps' metrics over time", func(s *Snapshot) int { return len(s.Trends) }, (*analysis).trends},
 	}
 }
 

@@ -14,6 +14,7 @@ package diagnose
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Severity ranks findings.
@@ -78,6 +79,9 @@ type Finding struct {
 	// symptom marks an effect (replicas unavailable, no ready endpoints, a pod waiting for its
 	// volume) that is folded into a cause of the same app when one is known.
 	symptom bool
+	// began is when a metric jumped (trends): the change just before it is named for this
+	// finding itself, wherever it ranks.
+	began time.Time
 }
 
 // Scope selects what to diagnose.

@@ -66,6 +66,9 @@ type Snapshot struct {
 	// Usage is what each pod's containers use now (the metrics API), by pod and container name;
 	// the caller fills it in (nil: no usage checks).
 	Usage map[string]map[string]ContainerUsage
+	// Trends are apps' metrics over time (Prometheus), by app and metric (TrendRestarts,
+	// TrendErrorRatio, TrendLatencyP95); the caller fills them in (nil: no trend checks).
+	Trends map[string]map[string][]Sample
 	// Changes are the platform's own records of what changed in the namespace (rollouts, config
 	// versions, scaling, HPA and quota edits), for the timeline; the caller fills them in.
 	Changes []Change

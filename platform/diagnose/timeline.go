@@ -92,6 +92,7 @@ func (a *analysis) firstSigns() []Event {
 			out = append(out, Event{At: at, Kind: "failure", What: fmt.Sprintf("%s %s: %s", e.Reason, key, truncate(e.Message, 160))})
 		}
 	}
+	out = append(out, a.jumped...)
 	slices.SortFunc(out, func(x, y Event) int { return x.At.Compare(y.At) })
 	return out
 }
@@ -115,35 +116,54 @@ func (a *analysis) timeline(fs []Finding) []Event {
 	if len(out) > 20 {
 		out = out[len(out)-20:]
 	}
+	// A metric's jump is dated: the change just before it is named on that finding.
+	for i := range fs {
+		f := &fs[i]
+		if f.began.IsZero() {
+			continue
+		}
+		if c := likelyBefore(changes, f.began, f.App); c != nil {
+			a.blame(f, c, Event{At: f.began, What: f.Reason})
+		}
+	}
 	top := slices.IndexFunc(fs, func(f Finding) bool { return !f.Context })
-	if top < 0 || len(signs) == 0 {
+	if top < 0 || len(signs) == 0 || fs[top].LikelyChange != nil {
 		return out
 	}
-	first := signs[0]
+	if c := likelyBefore(changes, signs[0].At, fs[top].App); c != nil {
+		a.blame(&fs[top], c, signs[0])
+	}
+	return out
+}
+
+// likelyBefore is the last change made within likelyWindow before a first sign (or a few
+// seconds after: clocks differ), of the app or of the whole environment.
+func likelyBefore(changes []Change, at time.Time, app string) *Change {
 	var likely *Change
 	for i := range changes {
 		c := &changes[i]
-		if c.At.After(first.At.Add(5*time.Second)) || first.At.Sub(c.At) > likelyWindow {
+		if c.At.After(at.Add(5*time.Second)) || at.Sub(c.At) > likelyWindow {
 			continue
 		}
-		if c.App != "" && c.App != fs[top].App && fs[top].App != "" {
+		if c.App != "" && c.App != app && app != "" {
 			continue
 		}
 		if likely == nil || c.At.After(likely.At) {
 			likely = c
 		}
 	}
-	if likely != nil {
-		f := &fs[top]
-		f.LikelyChange = likely
-		f.Evidence = append(f.Evidence, fmt.Sprintf("changed before it broke: %s %s, %s before the first %s", likely.What, by(likely.Who),
-			ago(first.At.Sub(likely.At)), first.What))
-		if likely.Action != "" {
-			f.Action, f.Args = likely.Action, likely.Args
-			f.Suggestion = cmp.Or(f.Suggestion+"; ", "") + "this change came just before the failure: undo it (" + string(likely.Action) + ", with approval) if it is the cause"
-		}
+	return likely
+}
+
+// blame names a change as the likely cause of a finding, and its undo as the next step.
+func (a *analysis) blame(f *Finding, likely *Change, first Event) {
+	f.LikelyChange = likely
+	f.Evidence = append(f.Evidence, fmt.Sprintf("changed before it broke: %s %s, %s before the first %s", likely.What, by(likely.Who),
+		ago(first.At.Sub(likely.At)), first.What))
+	if likely.Action != "" {
+		f.Action, f.Args = likely.Action, likely.Args
+		f.Suggestion = cmp.Or(f.Suggestion+"; ", "") + "this change came just before the failure: undo it (" + string(likely.Action) + ", with approval) if it is the cause"
 	}
-	return out
 }
 
 // inApp says whether an app name belongs to the scope.

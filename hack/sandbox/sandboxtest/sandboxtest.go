@@ -29,6 +29,8 @@ type Env struct {
 	// Admin is the cluster-admin configuration; copy it before changing fields.
 	Admin  *rest.Config
 	Client kubernetes.Interface
+	// BinDir holds the sandbox binaries (kubectl, prometheus, ...).
+	BinDir string
 }
 
 var shared struct {
@@ -72,7 +74,8 @@ func start() (*Env, error) {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
-	if _, err := sb.Up(ctx); err != nil {
+	info, err := sb.Up(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := sb.RESTConfig()
@@ -83,7 +86,7 @@ func start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{Sandbox: sb, Admin: cfg, Client: cs}, nil
+	return &Env{Sandbox: sb, Admin: cfg, Client: cs, BinDir: info.BinDir}, nil
 }
 
 // Namespace creates a namespace unique to this test (prefix plus random suffix) with the given
