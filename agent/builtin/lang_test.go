@@ -244,3 +244,31 @@ func TestDeterminersAreNotNames(t *testing.T) {
 		}
 	}
 }
+
+// A metric over time is asked for by what it measures and for how long; a change, a slowness or
+// a usage question keeps its own tool.
+func TestMetricQuestions(t *testing.T) {
+	cases := []struct {
+		text string
+		w    want
+	}{
+		{"cart p95 latency over the last 6 hours", want{"query_metrics", map[string]any{"app": "cart", "metric": "latency_p95", "range": "21600s"}}},
+		{"billing-api 的错误率", want{"query_metrics", map[string]any{"app": "billing-api", "metric": "error_ratio"}}},
+		{"qps of gateway", want{"query_metrics", map[string]any{"app": "gateway", "metric": "request_rate"}}},
+		{"inventory-api 最近 2 小时的网络流量", want{"query_metrics", map[string]any{"app": "inventory-api", "metric": "network_in", "range": "7200s"}}},
+		{"show me a graph of cart memory", want{"query_metrics", map[string]any{"app": "cart", "metric": "memory"}}},
+		{"gateway 响应时间趋势", want{"query_metrics", map[string]any{"app": "gateway", "metric": "latency_p95"}}},
+		{"cart memory in the past hour", want{"query_metrics", map[string]any{"app": "cart", "metric": "memory", "range": "3600s"}}},
+		{"gateway 过去 30 分钟的 cpu", want{"query_metrics", map[string]any{"app": "gateway", "metric": "cpu", "range": "1800s"}}},
+		{"cart 用了多少 CPU", want{"top", map[string]any{"app": "cart"}}},
+		{"logs of cart in the last 10 minutes", want{"get_pod_logs", map[string]any{"app": "cart"}}},
+		{"why is cart slow", want{"diagnose", map[string]any{"app": "cart"}}},
+	}
+	for _, tc := range cases {
+		check(t, tc.text, tc.w)
+	}
+	// Without a metric named, the person is asked which.
+	if msg := turnWith(t, "cart trend"); len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "Which metric") {
+		t.Errorf("cart trend: %q %+v", msg.Content, msg.ToolCalls)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s-manage/hack/sandbox/promtest"
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/internal/store"
 	"k8s-manage/platform/apps"
@@ -155,7 +156,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			`<script src="http://%s/widget.js" data-tenant="%s" data-env="dev" data-title="Ask k8s-manage" async></script></body></html>`, serverAddr, widgetTenant)
 	}))
 	defer page.Close()
-	w := newConsoleWorld(t, "  allowed_origins: ["+page.URL+"]")
+	// A real Prometheus scraping the sandbox, for the CPU sparkline.
+	prom := promtest.Start(t, sandboxtest.Start(t))
+	w := newConsoleWorld(t, "  allowed_origins: ["+page.URL+"]", fmt.Sprintf("prometheus: {url: %q, scrape_interval: %s}", prom.URL, promtest.ScrapeInterval))
 	target.Store(&[2]string{w.addr, w.tenant})
 	pods, err := w.env.Client.CoreV1().Pods(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=nginx"})
 	if err != nil || len(pods.Items) == 0 {
@@ -167,6 +170,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "web", "e2e", "artifacts", t.Name()))
 	os.RemoveAll(artifacts)
+	// The sparkline step needs a few scrapes of nginx's pods.
+	prom.WaitFor(t, fmt.Sprintf(`count(count_over_time(container_cpu_usage_seconds_total{namespace=%q}[30s]) >= 8)`, w.ns), 2*time.Minute,
+		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value >= 2 })
 	runBrowser(t, "e2e/console.e2e.mjs", artifacts, "BASE_URL=http://"+w.addr, "CHROMIUM="+chromium, "TENANT="+w.tenant,
 		"DEV_EMAIL="+w.dev, "DEV_PASSWORD="+w.password, "OPS_EMAIL="+w.ops, "OPS_PASSWORD="+w.password, "WIDGET_PAGE="+page.URL,
 		"ADMIN_EMAIL="+w.admin, "ADMIN_PASSWORD="+w.password, "EXEC_POD="+execPod)
@@ -174,7 +180,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil || *d.Spec.Replicas != 3 {
 		t.Fatalf("nginx after the approval: %v %v", d.Spec.Replicas, err)
 	}
-	for _, f := range []string{"01-howto-cited.png", "01b-markdown-hostile.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "05-terminal.png",
+	for _, f := range []string{"01-howto-cited.png", "01b-markdown-hostile.png", "02-approval-requested.png", "03-inbox.png", "04-approved-result.png", "04b-sparkline.png", "05-terminal.png",
 		"06-audit.png", "07-widget.png", "08-api-docs.png"} {
 		if st, err := os.Stat(filepath.Join(artifacts, f)); err != nil || st.Size() < 5000 {
 			t.Fatalf("screenshot %s missing or empty: %v", f, err)

@@ -333,6 +333,9 @@ func trend(ps []Point) string {
 func Format(v float64, unit string) string {
 	switch unit {
 	case "cores":
+		if v < 0.01 && v > 0 {
+			return trim(fmt.Sprintf("%.1f", v*1000)) + "m"
+		}
 		if v < 1 {
 			return fmt.Sprintf("%.0fm", v*1000)
 		}

@@ -148,6 +148,8 @@ func TestFormat(t *testing.T) {
 		want string
 	}{
 		{0.25, "cores", "250m"},
+		{0.00036, "cores", "0.4m"},
+		{0, "cores", "0m"},
 		{1.5, "cores", "1.5 cores"},
 		{300 << 20, "bytes", "300Mi"},
 		{1.5 * (1 << 30), "bytes", "1.5Gi"},

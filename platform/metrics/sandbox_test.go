@@ -11,17 +11,17 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"k8s-manage/hack/sandbox"
 	"k8s-manage/hack/sandbox/promtest"
 	"k8s-manage/hack/sandbox/sandboxtest"
 	"k8s-manage/platform/metrics"
+	"k8s-manage/platform/platformtest"
 )
 
 // deploy runs an app whose pods report the given usage (kwok's usage annotations).
-func deploy(t *testing.T, env *sandboxtest.Env, ns, app string, replicas int32, ann map[string]string) {
+func deploy(t testing.TB, env *sandboxtest.Env, ns, app string, replicas int32, ann map[string]string) {
 	t.Helper()
 	labels := map[string]string{"app": app}
 	d := &appsv1.Deployment{
@@ -39,10 +39,10 @@ func deploy(t *testing.T, env *sandboxtest.Env, ns, app string, replicas int32, 
 	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	platformtest.Eventually(t, time.Minute, func() (bool, string) {
 		pods, err := env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
 		if err != nil {
-			return false, nil
+			return false, err.Error()
 		}
 		running := 0
 		for _, p := range pods.Items {
@@ -50,10 +50,8 @@ func deploy(t *testing.T, env *sandboxtest.Env, ns, app string, replicas int32, 
 				running++
 			}
 		}
-		return running == int(replicas), nil
-	}); err != nil {
-		t.Fatalf("%s/%s pods not running: %v", ns, app, err)
-	}
+		return running == int(replicas), fmt.Sprintf("%s/%s: %d of %d pods running", ns, app, running, replicas)
+	})
 }
 
 func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.Abs(want) }

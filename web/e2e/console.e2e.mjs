@@ -113,6 +113,17 @@ try {
   await page.waitForSelector('.msg.bot .answer:has-text("3/3")', { timeout: 90_000 });
   await page.screenshot({ path: `${artifacts}/04-approved-result.png`, fullPage: true });
 
+  step("ask for nginx's CPU over time: the answer comes with a sparkline of the series from Prometheus");
+  await page.click('nav a[data-view="chat"]');
+  await page.fill('input[name="message"]', "nginx cpu over the last 2 minutes");
+  await page.click('.composer button[type="submit"]');
+  const spark = await page.waitForSelector('.msg.bot:last-of-type figure.sparkline svg polyline');
+  const pts = (await spark.getAttribute("points")).trim().split(" ").length;
+  const label = await page.getAttribute('.msg.bot:last-of-type figure.sparkline svg', "aria-label");
+  if (pts < 2 || !label.startsWith("CPU of nginx over 2m")) throw new Error(`sparkline: ${pts} points, label ${label}`);
+  console.log(`sparkline: ${pts} points; ${label}`);
+  await page.screenshot({ path: `${artifacts}/04b-sparkline.png`, fullPage: true });
+
   step("the audit tab is for admins only");
   if (await page.$('nav a[data-view="audit"]')) throw new Error("an operator sees the audit tab");
 

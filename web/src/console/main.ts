@@ -87,7 +87,7 @@ function render() {
   langSel.value = currentLang();
   langSel.addEventListener("change", () => { setLang(langSel.value as Lang); render(); });
   const logout = el("button", { type: "button" }, t("Log out"));
-  logout.addEventListener("click", async () => { await api.req("POST", "/api/v1/logout").catch(() => {}); session = null; api.csrf = ""; renderLogin(); });
+  logout.addEventListener("click", async () => { await api.req("POST", "/api/v1/logout").catch(() => {}); session = null; api.csrf = ""; conversation = ""; transcript.length = 0; renderLogin(); });
   const header = el("header", {}, el("span", { class: "brand" }, "k8s-manage"), tenantSel, envSel, el("span", { class: "spacer" }),
     el("span", { class: "who" }, session.user), langSel, logout);
 
@@ -162,11 +162,18 @@ async function turn(log: HTMLElement, path: string, body: unknown, throwOnFail =
   push(log, bubble);
   let acc = "";
   const onEvent = (e: AgentEvent) => {
-    if (e.conversation) conversation = e.conversation;
+    // A chat turn continues its conversation; a decision's resumption streams the requester's,
+    // which is not this person's to continue.
+    if (e.conversation && path === "/api/v1/chat") conversation = e.conversation;
     switch (e.type) {
       case "text_delta": acc += e.text || ""; text.replaceChildren(renderMarkdown(acc)); break;
       case "tool_started": steps.append(el("div", { "data-tool": e.tool || "" }, `⚙ ${e.tool}`)); break;
-      case "tool_finished": { const s = steps.querySelector(`[data-tool="${e.tool}"]:not(.done)`); if (s) { s.textContent = `✓ ${e.tool}`; s.classList.add("done"); } break; }
+      case "tool_finished": {
+        const s = steps.querySelector(`[data-tool="${e.tool}"]:not(.done)`);
+        if (s) { s.textContent = `✓ ${e.tool}`; s.classList.add("done"); }
+        if (e.tool === "query_metrics" && e.result) { const chart = sparkline(e.result); if (chart) bubble.append(chart); }
+        break;
+      }
       case "approval_requested":
         if (e.approval) push(log, approvalCard(e.approval, log));
         if (!acc) text.textContent = "Waiting for an approval (see the request below).";
@@ -182,6 +189,31 @@ async function turn(log: HTMLElement, path: string, body: unknown, throwOnFail =
     text.append(el("div", { class: "error" }, e instanceof Error ? e.message : String(e)));
   }
   refreshBadge();
+}
+
+interface Series { title: string; app: string; range: string; unit: string; summary: string; points: { t: string; v: number }[] }
+
+/** sparkline draws a query_metrics series beside the answer: a line over the range, its
+ * summary as the accessible label and caption (nothing for a series of fewer than two points). */
+function sparkline(result: string): HTMLElement | null {
+  let s: Series;
+  try { s = JSON.parse(result) as Series; } catch { return null; }
+  const ps = Array.isArray(s.points) ? s.points.filter((p) => Number.isFinite(p.v)) : [];
+  if (ps.length < 2) return null;
+  const w = 240, h = 48, pad = 3;
+  const t0 = Date.parse(ps[0].t), t1 = Date.parse(ps[ps.length - 1].t);
+  const lo = Math.min(...ps.map((p) => p.v)), hi = Math.max(...ps.map((p) => p.v));
+  const x = (t: string) => pad + ((Date.parse(t) - t0) / Math.max(1, t1 - t0)) * (w - 2 * pad);
+  const y = (v: number) => h - pad - (hi === lo ? 0.5 : (v - lo) / (hi - lo)) * (h - 2 * pad);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", s.summary);
+  svg.classList.add("spark");
+  const line = document.createElementNS(svg.namespaceURI, "polyline");
+  line.setAttribute("points", ps.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" "));
+  svg.append(line);
+  return el("figure", { class: "sparkline", "data-query": `${s.app} ${s.title}` }, svg, el("figcaption", {}, `${s.title} · ${s.app} · ${s.range}`));
 }
 
 function addSources(bubble: HTMLElement, text: string) {
