@@ -8,7 +8,7 @@ LDFLAGS := -X k8s-manage/internal/version.version=$(VERSION) -X k8s-manage/inter
 # Packages under test: everything in the main module (hack/sandbox/modules are separate modules).
 PKGS := ./...
 
-.PHONY: build build-all web-build run test test-short lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-teamchat eval-usage eval-diagnosis eval-heldout image tools-bins kustomize-base
+.PHONY: build build-all web-build run test test-short lint bench clean test-deps sandbox-bins sandbox-up sandbox-down sandbox-status docs eval eval-retrieval eval-paraphrase eval-teamchat eval-usage eval-metrics eval-diagnosis eval-heldout image tools-bins kustomize-base
 
 build: ## build bin/k8s-manage, embedding whatever web/dist holds (run web-build first, or use build-all)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/k8s-manage
@@ -101,6 +101,10 @@ eval-teamchat: build-all sandbox-bins ## score the builtin model on messages typ
 eval-usage: build-all sandbox-bins ## score the builtin model on usage questions (top, slowness, right-sizing; dev half; HALF=test once at the end)
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
 	./$(BIN) eval --dataset evals/usage/$(HALF).jsonl --out bin/eval-usage-$(HALF) $(EVAL_FLAGS)
+
+eval-metrics: build-all sandbox-bins ## score the builtin model on questions about an app's metrics over time (query_metrics; dev half; HALF=test once at the end)
+	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	./$(BIN) eval --dataset evals/metrics/$(HALF).jsonl --out bin/eval-metrics-$(HALF) $(EVAL_FLAGS)
 
 eval-diagnosis: build-all sandbox-bins ## score diagnosis on the new fault scenarios (dev half; HALF=test once at the end): through chat and through diagnose directly, per fault kind
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \

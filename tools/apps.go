@@ -173,7 +173,9 @@ func (d Deps) appTools() []*Tool {
 		d.appChange(Spec{Name: toolname.RestartApp, Desc: "Rolling restart of every pod of an application.", Risk: Mutating,
 			Examples: []string{"restart web-api", "order-service 重启一下"},
 			Intents: []Intent{
-				{Verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot", "kick!", "拉起"}, Not: []string{"为什么", "为啥", "why", "kick off"}, Required: []string{"app"}, Weight: 5},
+				// A count of restarts is a question, never the command: "今天重启了几次", "how many times did it restart".
+				{Verbs: []string{"重启", "重新启动", "restart", "bounce", "reboot", "kick!", "拉起"}, Not: []string{"为什么", "为啥", "why", "kick off",
+					"几次", "多少次", "how many times", "how often", "how many restarts"}, Required: []string{"app"}, Weight: 5},
 			}}, d.Apps.Restart),
 		define[rollbackArgs](Spec{Name: toolname.RollbackApp, Desc: "Roll an application back to a revision.", Risk: Mutating, Role: dev,
 			Examples: []string{"rb checkout", "payment 回滚到上一个版本"},

@@ -157,10 +157,10 @@ func (d Deps) usageTools() []*Tool {
 				Intents: []Intent{
 					{Verbs: []string{"latency", "p95", "p99", "response time", "5xx", "error rate", "error ratio", "qps", "rps", "req/s", "requests per second", "request rate", "throughput",
 						"network io", "network traffic", "bandwidth", "bytes sent", "bytes received", "restart rate", "over time", "graph", "chart", "trend", "sparkline",
-						"延迟", "时延", "响应时间", "耗时", "错误率", "报错率", "失败率", "请求量", "请求数", "吞吐", "网络流量", "网络io", "带宽", "趋势", "曲线", "走势", "监控图", "指标"},
+						"延迟", "时延", "响应时间", "耗时", "错误率", "报错率", "失败率", "请求量", "请求数", "访问量", "吞吐", "网络流量", "网络io", "带宽", "趋势", "曲线", "走势", "监控图", "指标"},
 						Not: []string{"quota", "配额", "bill", "账单"}, Required: []string{"app", "metric"}, Weight: 2},
 					// What is measured, over a window of time: "nginx cpu over the last 2 minutes", "内存 过去一小时".
-					{Verbs: []string{"cpu", "memory", "内存", "restarts", "network", "网络", "requests", "请求", "errors", "错误"},
+					{Verbs: []string{"cpu", "memory", "内存", "restarts", "重启", "network", "网络", "requests", "请求", "errors", "错误"},
 						Needs: []string{"last", "past", "over the", "since", "today", "yesterday", "最近", "过去", "今天", "昨天", "以来"},
 						Not:   []string{"quota", "配额", "bill", "账单", "log", "日志"}, Required: []string{"app", "metric"}, Weight: 2},
 				}},

@@ -101,10 +101,12 @@ func parse(text string, v view) (result, bool) {
 	if sl.guess != "" && len(v.apps) == 0 { // nor does a name when the apps are unknown ("list pods of payment")
 		scored = blank(scored, sl.guess)
 	}
-	// The best intent scores highest; of two that score the same, the heavier (more specific)
-	// one, then the one whose word the message holds whole ("login" holds "log" only as a prefix).
+	// The best intent scores highest; of two that score the same, the one whose matched phrase
+	// holds the other's ("报错率" is more than the "报错" inside it), then the heavier (more
+	// specific) one, then the one whose word the message holds whole ("login" holds "log" only as
+	// a prefix).
 	var best *intent
-	bestScore, bestWhole := 0, false
+	bestScore, bestWhole, bestPhrase := 0, false, ""
 	for i, in := range v.cat.intents {
 		if in.bindOnly {
 			continue
@@ -113,9 +115,10 @@ func parse(text string, v view) (result, bool) {
 		if score == 0 {
 			continue
 		}
-		whole := in.wholeVerb(scored)
-		if score > bestScore || score == bestScore && (in.weight > best.weight || in.weight == best.weight && whole && !bestWhole) {
-			best, bestScore, bestWhole = &v.cat.intents[i], score, whole
+		whole, phrase := in.wholeVerb(scored), in.longestVerb(scored)
+		wider, narrower := best != nil && covers(phrase, bestPhrase), best != nil && covers(bestPhrase, phrase)
+		if score > bestScore || score == bestScore && (wider || !narrower && (in.weight > best.weight || in.weight == best.weight && whole && !bestWhole)) {
+			best, bestScore, bestWhole, bestPhrase = &v.cat.intents[i], score, whole, phrase
 		}
 	}
 	if r, ok := failureReport(s, sl, v, best); ok {
@@ -148,6 +151,13 @@ func parse(text string, v view) (result, bool) {
 var yieldToSymptom = map[string]bool{toolname.Diagnose: true, toolname.GetAppStatus: true, toolname.ListPods: true, toolname.ListApps: true, toolname.GetHPA: true,
 	toolname.GetAppConfig: true}
 
+// questionRe marks a message as a question: a question mark, a question word first, or a
+// Chinese question particle or word.
+var questionRe = regexp.MustCompile(`[?？]\s*$|^(?:what|how|is|are|was|were|does|do|did|can|show|give|tell|graph|plot|chart)\b|吗\s*$|多少|几次|怎么样|如何|是否|有没有|多高|多大|多久`)
+
+// risingRe are the words that report a measure as too high or getting worse.
+var risingRe = regexp.MustCompile(`through the roof|\bspik|\bjump|\bsurg|skyrocket|shot up|went up|going up|\bclimb|\bhigh\b|\bworse\b|\bdegrad|\bbad\b|飙|暴涨|涨|升高|太高|很高|变高|好高|变慢|严重|爆了`)
+
 // failureReport turns a reported failure into a diagnose call scoped to what the message names.
 func failureReport(s string, sl slots, v view, best *intent) (result, bool) {
 	reported := s // a config key names a setting, not a failure: TIMEOUT_MS reports no timeout
@@ -160,7 +170,11 @@ func failureReport(s string, sl slots, v view, best *intent) (result, bool) {
 		return result{}, false
 	}
 	if best != nil { // a read-only tool or an explicit request is asked for
-		if in := *best; !yieldToSymptom[in.tool] && (v.cat.readOnly[in.tool] || imperative(s, in)) {
+		in := *best
+		// A metric over time is asked for by a question about it ("is p95 getting worse?", "报错率高吗");
+		// a metric reported as failing ("latency went through the roof") or a why is the diagnosis's.
+		reportedMetric := in.tool == toolname.QueryMetrics && (why || risingRe.MatchString(s) && !questionRe.MatchString(s))
+		if !yieldToSymptom[in.tool] && !reportedMetric && (v.cat.readOnly[in.tool] || imperative(s, in)) {
 			return result{}, false
 		}
 	}
@@ -210,6 +224,22 @@ func (in intent) wholeVerb(s string) bool {
 		}
 	}
 	return false
+}
+
+// longestVerb is the longest of the intent's verbs the message holds.
+func (in intent) longestVerb(s string) string {
+	out := ""
+	for _, w := range in.verbs {
+		if len(w) > len(out) && has(s, w) {
+			out = w
+		}
+	}
+	return out
+}
+
+// covers says whether phrase a holds phrase b and more ("报错率" covers "报错").
+func covers(a, b string) bool {
+	return b != "" && len(a) > len(b) && strings.Contains(a, strings.TrimSuffix(b, "!"))
 }
 
 func (in intent) score(s string, sl slots) int {

@@ -272,3 +272,11 @@ func TestMetricQuestions(t *testing.T) {
 		t.Errorf("cart trend: %q %+v", msg.Content, msg.ToolCalls)
 	}
 }
+
+// A metric reported as failing is the diagnosis's; asked about, it is a metric query.
+func TestMetricReportedOrAsked(t *testing.T) {
+	check(t, "cart latency went through the roof", want{"diagnose", map[string]any{"app": "cart"}})
+	check(t, "why is the error rate of billing-api so high", want{"diagnose", map[string]any{"app": "billing-api"}})
+	check(t, "billing-api 的错误率高吗", want{"query_metrics", map[string]any{"app": "billing-api", "metric": "error_ratio"}})
+	check(t, "is cart's p95 getting worse?", want{"query_metrics", map[string]any{"app": "cart", "metric": "latency_p95"}})
+}

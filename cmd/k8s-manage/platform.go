@@ -62,14 +62,17 @@ func (a *app) buildPlatform(context.Context) error {
 		bills: billing.NewBills(a.store, billing.Prices{CoreHour: cfg.Billing.CoreHour, GiBHour: cfg.Billing.GiBHour,
 			StorageGiBMonth: cfg.Billing.StorageGiBMonth, PlanMonth: cfg.Billing.Plans, Currency: cfg.Billing.Currency, Basis: cfg.Billing.Basis})}
 	p.clone = envclone.NewService(kc, p.config)
-	p.sizer = usage.NewSizer(p.usage, p.apps, p.bills, usage.SizerOptions{})
 	p.vpa = vpa.NewService(kc)
+	// Right-sizing reads Prometheus where one is configured, else (and where it has no data) the meter.
+	var history usage.History = p.bills
 	if pc := cfg.Prometheus; pc.URL != "" {
 		if p.metrics, err = metrics.New(metrics.Options{URL: pc.URL, Timeout: time.Duration(pc.Timeout), MaxRange: time.Duration(pc.MaxRange),
 			ScrapeInterval: time.Duration(pc.ScrapeInterval), TrendRange: time.Duration(pc.TrendRange), NamespaceLabel: pc.NamespaceLabel, PodLabel: pc.PodLabel}); err != nil {
 			return err
 		}
+		history = usage.PrometheusHistory{Metrics: p.metrics, Fallback: p.bills}
 	}
+	p.sizer = usage.NewSizer(p.usage, p.apps, history, usage.SizerOptions{})
 	p.autoscale.WithVPA(p.vpa)
 	a.platform = p
 	a.alerts = alertmanager.NewQueue(a.store, nil)

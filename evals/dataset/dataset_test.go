@@ -104,7 +104,7 @@ func TestHeldOutSplits(t *testing.T) {
 	for _, c := range []struct {
 		dir, prefix string
 		min         int
-	}{{"paraphrase", "para-", 200}, {"teamchat", "team-", 300}, {"usage", "usage-", 38}} {
+	}{{"paraphrase", "para-", 200}, {"teamchat", "team-", 300}, {"usage", "usage-", 38}, {"metrics", "metrics-", 34}} {
 		t.Run(c.dir, func(t *testing.T) {
 			seen := map[string]string{}
 			for _, cs := range chat {

@@ -176,7 +176,7 @@ func (c *Client) Range(field, s string) (time.Duration, error) {
 func (c *Client) Query(ctx context.Context, r Request) (*Series, error) {
 	def, ok := lookup(r.Query)
 	if !ok {
-		return nil, perr.Invalidf("query", "unknown query %q; one of %s", r.Query, strings.Join(Names(), ", "))
+		return nil, perr.Invalidf("metric", "unknown metric %q; one of %s", r.Query, strings.Join(Names(), ", "))
 	}
 	if !dnsLabel.MatchString(r.App) || len(r.App) > 63 {
 		return nil, perr.Invalidf("app", "%q is not an application name", r.App)
@@ -431,6 +431,70 @@ func Names() []string {
 		out[i] = q.name
 	}
 	return out
+}
+
+// UsageSample is an app's CPU (cores) and memory (bytes) used and requested, summed over its
+// pods, at one time.
+type UsageSample struct {
+	T                           time.Time
+	CPUUsed, CPURequested       float64
+	MemoryUsed, MemoryRequested float64
+}
+
+// Usage reads an app's usage against its requests over the window before now, in about a week's
+// worth of hourly points (never finer than the scrape interval): CPU and memory used
+// (cAdvisor) and requested (kube-state-metrics). Only times with all four are returned.
+func (c *Client) Usage(ctx context.Context, ns, app string, window time.Duration) ([]UsageSample, error) {
+	if !dnsLabel.MatchString(app) || !dnsLabel.MatchString(ns) {
+		return nil, perr.Invalidf("app", "%q is not an application name", app)
+	}
+	window = min(window, c.opts.MaxRange)
+	step := max((window / 168).Truncate(time.Second), c.opts.ScrapeInterval)
+	sel := c.selector(ns, app)
+	cpu, _ := lookup("cpu")
+	mem, _ := lookup("memory")
+	exprs := []string{cpu.build(sel, c.window(step)), mem.build(sel, ""),
+		fmt.Sprintf(`sum(kube_pod_container_resource_requests{%s,resource="cpu"})`, sel),
+		fmt.Sprintf(`sum(kube_pod_container_resource_requests{%s,resource="memory"})`, sel)}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	end := c.opts.Now()
+	series := make([]map[int64]float64, len(exprs))
+	errs := make([]error, len(exprs))
+	done := make(chan struct{}, len(exprs))
+	for i, e := range exprs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			v, _, _, err := c.api.QueryRange(ctx, e, promv1.Range{Start: end.Add(-window), End: end, Step: step})
+			if err != nil {
+				errs[i] = c.failed(ctx, err)
+				return
+			}
+			series[i] = map[int64]float64{}
+			if m, _ := v.(model.Matrix); len(m) > 0 {
+				for _, sp := range m[0].Values {
+					series[i][int64(sp.Timestamp)] = float64(sp.Value)
+				}
+			}
+		}()
+	}
+	for range exprs {
+		<-done
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []UsageSample
+	for ts, cpuUsed := range series[0] {
+		memUsed, ok1 := series[1][ts]
+		cpuReq, ok2 := series[2][ts]
+		memReq, ok3 := series[3][ts]
+		if ok1 && ok2 && ok3 {
+			out = append(out, UsageSample{T: model.Time(ts).Time().UTC(), CPUUsed: cpuUsed, MemoryUsed: memUsed, CPURequested: cpuReq, MemoryRequested: memReq})
+		}
+	}
+	slices.SortFunc(out, func(a, b UsageSample) int { return a.T.Compare(b.T) })
+	return out, nil
 }
 
 // TrendQueries are the queries diagnosis reads for jumps.

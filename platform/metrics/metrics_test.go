@@ -55,8 +55,8 @@ func TestBadRequests(t *testing.T) {
 		req   Request
 		field string
 	}{
-		{"unknown query", Request{Namespace: "ns", App: "web", Query: "cpu_seconds"}, "query"},
-		{"promql as a name", Request{Namespace: "ns", App: "web", Query: `up or vector(1)`}, "query"},
+		{"unknown query", Request{Namespace: "ns", App: "web", Query: "cpu_seconds"}, "metric"},
+		{"promql as a name", Request{Namespace: "ns", App: "web", Query: `up or vector(1)`}, "metric"},
 		{"app with a matcher", Request{Namespace: "ns", App: `web",namespace=~".+`, Query: "cpu"}, "app"},
 		{"range too long", Request{Namespace: "ns", App: "web", Query: "cpu", Range: 48 * time.Hour}, "range"},
 	}
