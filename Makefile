@@ -104,6 +104,7 @@ eval-usage: build-all sandbox-bins ## score the builtin model on usage questions
 
 eval-metrics: build-all sandbox-bins ## score the builtin model on questions about an app's metrics over time (query_metrics; dev half; HALF=test once at the end)
 	@if [ -z "$$K8SM_CLUSTER_MODE$$K8SM_CLUSTER_KUBECONFIG$$K8SM_CONFIG" ]; then export K8SM_CLUSTER_MODE=sandbox; fi; \
+	export K8SM_PROMETHEUS_URL=$${K8SM_PROMETHEUS_URL:-http://127.0.0.1:9}; \
 	./$(BIN) eval --dataset evals/metrics/$(HALF).jsonl --out bin/eval-metrics-$(HALF) $(EVAL_FLAGS)
 
 eval-diagnosis: build-all sandbox-bins ## score diagnosis on the new fault scenarios (dev half; HALF=test once at the end): through chat and through diagnose directly, per fault kind
