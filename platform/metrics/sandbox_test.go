@@ -114,8 +114,9 @@ func TestQueryMetricsAgainstPrometheus(t *testing.T) {
 					t.Errorf("restarts of a crash-looping app: max %g/min, want above 0 (%s)", s.Max, s.Summary)
 				}
 			case "latency_p95":
-				if s.Last <= 0.025 || s.Last > 0.05 {
-					t.Errorf("p95 = %g, want within (25ms, 50ms] (%s)", s.Last, s.Summary)
+				// 30ms requests: the (25ms, 50ms] bucket, or (50ms, 100ms] on a loaded machine.
+				if s.Last <= 0.025 || s.Last > 0.1 {
+					t.Errorf("p95 = %g, want within (25ms, 100ms] (%s)", s.Last, s.Summary)
 				}
 			default:
 				if !near(s.Last, tc.want, tc.tol) {

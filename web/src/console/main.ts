@@ -164,7 +164,7 @@ async function turn(log: HTMLElement, path: string, body: unknown, throwOnFail =
   const onEvent = (e: AgentEvent) => {
     // A chat turn continues its conversation; a decision's resumption streams the requester's,
     // which is not this person's to continue.
-    if (e.conversation && path === "/api/v1/chat") conversation = e.conversation;
+    if (e.conversation && path.endsWith("/chat")) conversation = e.conversation;
     switch (e.type) {
       case "text_delta": acc += e.text || ""; text.replaceChildren(renderMarkdown(acc)); break;
       case "tool_started": steps.append(el("div", { "data-tool": e.tool || "" }, `⚙ ${e.tool}`)); break;
