@@ -150,6 +150,9 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.o.Log.Error("alert queue claim", "err", err)
 			}
 		}
+		if len(items) > 0 {
+			w.o.Log.Debug("alerts claimed", "n", len(items))
+		}
 		for _, it := range items {
 			sem <- struct{}{}
 			wg.Add(1)

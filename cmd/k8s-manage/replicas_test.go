@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ type replicaSet struct {
 func (rs *replicaSet) start(i int) {
 	// The chart's drain bound is 25 s; Go's server counts a connection that never sent a request
 	// as busy for 5 s during Shutdown, so a bound of 5 s would flag those as unfinished.
-	cmd, addr, logs := serveWith(rs.t, rs.cfg, "K8SM_HTTP_SHUTDOWN_TIMEOUT=15s")
+	cmd, addr, logs := serveWith(rs.t, rs.cfg, "K8SM_HTTP_SHUTDOWN_TIMEOUT=15s", "K8SM_LOG_LEVEL=debug")
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	for len(rs.procs) <= i {
@@ -354,7 +355,19 @@ func TestThreeReplicasOnOnePostgres(t *testing.T) {
 		for i := range total {
 			send(i)
 			if i == total/2 {
-				// Mid-run: B has claimed alerts in work when it dies.
+				// Mid-run: B has claimed alerts in work when it dies. Its workers must be at work
+				// first (on a loaded machine the others may have taken every alert so far).
+				claimedRe, handledRe := regexp.MustCompile(`"msg":"alerts claimed"[^\n]*?"n":(\d+)`), regexp.MustCompile(`"msg":"alert handled"`)
+				platformtest.Eventually(t, 60*time.Second, func() (bool, string) {
+					log := rs.logOf(B)
+					claimed := 0
+					for _, m := range claimedRe.FindAllStringSubmatch(log, -1) {
+						n, _ := strconv.Atoi(m[1])
+						claimed += n
+					}
+					handled := len(handledRe.FindAllString(log, -1))
+					return claimed > handled, fmt.Sprintf("replica B holds no claimed alert (%d claimed, %d handled)", claimed, handled)
+				})
 				if err := rs.proc(B).Process.Kill(); err != nil {
 					t.Fatal(err)
 				}

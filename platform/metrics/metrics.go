@@ -288,7 +288,7 @@ func (s *Series) summarize(d query) {
 		s.Min, s.Max = math.Min(s.Min, p.V), math.Max(s.Max, p.V)
 		sum += p.V
 	}
-	s.Avg = sum / float64(len(s.Points))
+	s.Avg = min(max(sum/float64(len(s.Points)), s.Min), s.Max) // no rounding past the extremes
 	s.Last = s.Points[len(s.Points)-1].V
 	s.Trend = trend(s.Points)
 	s.Text = Text{Now: Format(s.Last, s.Unit), Avg: Format(s.Avg, s.Unit), Min: Format(s.Min, s.Unit), Max: Format(s.Max, s.Unit)}
