@@ -79,6 +79,9 @@ func TestQueryMetricsAgainstPrometheus(t *testing.T) {
 		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value >= 3 })
 	prom.WaitFor(t, fmt.Sprintf(`sum(rate(http_requests_total{namespace=%q}[4s]))`, ns), 60*time.Second,
 		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 5 })
+	// kube-state-metrics has seen the crash-looping worker restart (kwok restarts it every few seconds).
+	prom.WaitFor(t, fmt.Sprintf(`sum(increase(kube_pod_container_status_restarts_total{namespace=%q,pod=~"worker-.*"}[20s]))`, ns), 90*time.Second,
+		func(s []promtest.Sample) bool { return len(s) == 1 && s[0].Value > 0 })
 	time.Sleep(4 * time.Second)
 
 	c, err := metrics.New(metrics.Options{URL: prom.URL, ScrapeInterval: promtest.ScrapeInterval})
