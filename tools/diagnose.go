@@ -1,10 +1,8 @@
 package tools
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +31,8 @@ func (d Deps) diagnose(ctx context.Context, c Call, scope diagnose.Scope) (any, 
 	}
 	snap.Changes = d.changes(ctx, c)
 	snap.Usage = d.containerUsage(ctx, c)
-	snap.Trends = d.trends(ctx, c, snap, scope)
 	scope.Namespace = c.Namespace
+	snap.Trends = d.trends(ctx, c, snap, scope)
 	rep := diagnose.Analyze(snap, scope)
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
@@ -95,49 +93,33 @@ const maxTrendApps = 8
 
 // trends are the apps' restarts, 5xx ratio and p95 latency over time (Prometheus, where one is
 // configured), read with the metrics client's own timeout: a slow or absent Prometheus leaves the
-// trend checks out, never the diagnosis. A diagnosis of one name reads that app's; of the
-// namespace, the first apps'.
+// trend checks out, never the diagnosis. They are read for the apps in the diagnosis' scope (the
+// first maxTrendApps of a namespace).
 func (d Deps) trends(ctx context.Context, c Call, snap *diagnose.Snapshot, scope diagnose.Scope) map[string]map[string][]diagnose.Sample {
 	if d.Metrics == nil {
 		return nil
 	}
-	var names []string
-	for _, dep := range snap.Deployments {
-		names = append(names, cmp.Or(dep.Labels["app.kubernetes.io/name"], dep.Labels["app"], dep.Name))
-	}
-	for _, st := range snap.StatefulSets {
-		names = append(names, cmp.Or(st.Labels["app.kubernetes.io/name"], st.Labels["app"], st.Name))
-	}
-	if asked := cmp.Or(scope.App, scope.Target); asked != "" {
-		if slices.Contains(names, asked) {
-			names = []string{asked}
-		} else if i := slices.IndexFunc(names, func(n string) bool { return strings.HasPrefix(asked, n+"-") }); i >= 0 {
-			names = []string{names[i]} // a pod's or a workload's name
-		}
-	}
+	names := diagnose.Apps(snap, scope)
 	names = names[:min(len(names), maxTrendApps)]
-	out := map[string]map[string][]diagnose.Sample{}
-	var mu sync.Mutex
+	got := make([]map[string][]diagnose.Sample, len(names))
 	var wg sync.WaitGroup
-	for _, app := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tr := d.Metrics.Trends(ctx, c.Namespace, app)
-			m := map[string][]diagnose.Sample{}
-			for q, ps := range tr {
+	for i, app := range names {
+		wg.Go(func() {
+			got[i] = map[string][]diagnose.Sample{}
+			for q, ps := range d.Metrics.Trends(ctx, c.Namespace, app) {
 				ss := make([]diagnose.Sample, len(ps))
-				for i, p := range ps {
-					ss[i] = diagnose.Sample{T: p.T, V: p.V}
+				for j, p := range ps {
+					ss[j] = diagnose.Sample{T: p.T, V: p.V}
 				}
-				m[q] = ss
+				got[i][q] = ss
 			}
-			mu.Lock()
-			out[app] = m
-			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
+	out := make(map[string]map[string][]diagnose.Sample, len(names))
+	for i, app := range names {
+		out[app] = got[i]
+	}
 	return out
 }
 

@@ -151,6 +151,11 @@ func parse(text string, v view) (result, bool) {
 var yieldToSymptom = map[string]bool{toolname.Diagnose: true, toolname.GetAppStatus: true, toolname.ListPods: true, toolname.ListApps: true, toolname.GetHPA: true,
 	toolname.GetAppConfig: true}
 
+// yieldUnlessAsked are the intents a reported failure overrides unless the message is a question
+// about them: a metric over time is asked for ("is p95 getting worse?", "报错率高吗"); a metric
+// reported as failing ("latency went through the roof"), or a why, is the diagnosis's.
+var yieldUnlessAsked = map[string]bool{toolname.QueryMetrics: true}
+
 // questionRe marks a message as a question: a question mark, a question word first, or a
 // Chinese question particle or word.
 var questionRe = regexp.MustCompile(`[?？]\s*$|^(?:what|how|is|are|was|were|does|do|did|can|show|give|tell|graph|plot|chart)\b|吗\s*$|多少|几次|怎么样|如何|是否|有没有|多高|多大|多久`)
@@ -171,10 +176,8 @@ func failureReport(s string, sl slots, v view, best *intent) (result, bool) {
 	}
 	if best != nil { // a read-only tool or an explicit request is asked for
 		in := *best
-		// A metric over time is asked for by a question about it ("is p95 getting worse?", "报错率高吗");
-		// a metric reported as failing ("latency went through the roof") or a why is the diagnosis's.
-		reportedMetric := in.tool == toolname.QueryMetrics && (why || risingRe.MatchString(s) && !questionRe.MatchString(s))
-		if !yieldToSymptom[in.tool] && !reportedMetric && (v.cat.readOnly[in.tool] || imperative(s, in)) {
+		asReport := yieldUnlessAsked[in.tool] && (why || risingRe.MatchString(s) && !questionRe.MatchString(s))
+		if !yieldToSymptom[in.tool] && !asReport && (v.cat.readOnly[in.tool] || imperative(s, in)) {
 			return result{}, false
 		}
 	}
@@ -547,8 +550,8 @@ func extract(raw, s string, v view) slots {
 		}
 	}
 	sl.secret = secretRe.MatchString(s)
-	sl.vpaMode = vpaMode(s)
-	sl.metric = metricNamed(s)
+	sl.vpaMode = firstNamed(vpaModeRes, s)
+	sl.metric = firstNamed(metricRes, s)
 	sl.bareTag(masked, v)
 	sl.words(raw, s, v)
 	switch {
@@ -562,11 +565,25 @@ func extract(raw, s string, v view) slots {
 	return sl
 }
 
+// named is one value of a slot and the ways people name it; a table of them is read in order,
+// most specific first, and the first that matches names the value.
+type named struct {
+	value string
+	re    *regexp.Regexp
+}
+
+// firstNamed is the value the first matching entry of a table names ("" when none).
+func firstNamed(table []named, s string) string {
+	for _, n := range table {
+		if n.re.MatchString(s) {
+			return n.value
+		}
+	}
+	return ""
+}
+
 // vpaModeRes are the ways people name a VPA update mode, most specific first.
-var vpaModeRes = []struct {
-	mode string
-	re   *regexp.Regexp
-}{
+var vpaModeRes = []named{
 	{"InPlaceOrRecreate", regexp.MustCompile(`in-?place|inplace|原地`)},
 	{"Off", regexp.MustCompile(`\boff\b|recommend(?:ation)?s? only|recommend-only|just recommend|only recommend|dry|只推荐|只给建议|只看推荐|仅推荐|不自动`)},
 	{"Initial", regexp.MustCompile(`\binitial\b|on (?:pod )?start|at start|启动时`)},
@@ -575,10 +592,7 @@ var vpaModeRes = []struct {
 
 // metricRes are the ways people name a metric of an app, most specific first: a latency or an
 // error share before the requests they are of, network before memory ("网络流量" is no 请求量).
-var metricRes = []struct {
-	metric string
-	re     *regexp.Regexp
-}{
+var metricRes = []named{
 	{"latency_p95", regexp.MustCompile(`latenc|p9[059]\b|percentile|response times?|slow (?:requests|responses)|延迟|时延|响应时间|耗时|响应慢`)},
 	{"error_ratio", regexp.MustCompile(`5xx|\b50[0-9]s?\b|error (?:rate|ratio|percent)|errors? per|failure rate|failed requests|错误率|报错率|失败率|出错率|5开头`)},
 	{"network_out", regexp.MustCompile(`(?:network|bytes?)\s*(?:out|sent|egress|transmit)|egress|outbound|出流量|出口流量|发送`)},
@@ -587,26 +601,6 @@ var metricRes = []struct {
 	{"restarts", regexp.MustCompile(`restart|crash|重启|崩溃`)},
 	{"memory", regexp.MustCompile(`memory|\bmem\b|\bram\b|内存`)},
 	{"cpu", regexp.MustCompile(`\bcpu|processor|cores?\b|算力`)},
-}
-
-// metricNamed is the metric a message names ("" when none).
-func metricNamed(s string) string {
-	for _, m := range metricRes {
-		if m.re.MatchString(s) {
-			return m.metric
-		}
-	}
-	return ""
-}
-
-// vpaMode is the update mode a message names ("" when none).
-func vpaMode(s string) string {
-	for _, m := range vpaModeRes {
-		if m.re.MatchString(s) {
-			return m.mode
-		}
-	}
-	return ""
 }
 
 // blank replaces each whole-word occurrence of w in s with spaces.

@@ -114,3 +114,28 @@ func (a *analysis) workloadOf(app string) string {
 	}
 	return ""
 }
+
+// Apps are the applications of the Deployments and StatefulSets a diagnosis of scope looks at,
+// in the snapshot's order: the asked resource's and what its wiring reaches, or every one when the
+// scope names nothing or nothing it names is found. The caller reads their trends for the
+// snapshot with it, so the names match the ones the analyzers give.
+func Apps(s *Snapshot, scope Scope) []string {
+	w := newWiring(s)
+	var in map[string]bool
+	if seeds, _ := w.resolve(scope); len(seeds) > 0 {
+		in = w.expand(seeds)
+	}
+	var keys, out []string
+	for _, d := range s.Deployments {
+		keys = append(keys, "deployment/"+d.Name)
+	}
+	for _, st := range s.StatefulSets {
+		keys = append(keys, "statefulset/"+st.Name)
+	}
+	for _, k := range keys {
+		if app := w.appOf[k]; (in == nil || in[k]) && !slices.Contains(out, app) {
+			out = append(out, app)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package diagnose_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,23 @@ func TestTrends(t *testing.T) {
 				t.Errorf("the jump is not on the timeline: %+v", rep.Timeline)
 			}
 		})
+	}
+}
+
+func TestAppsInScope(t *testing.T) {
+	s := diagnose.Snapshot{Deployments: []appsv1.Deployment{{ObjectMeta: meta("web", web)}, {ObjectMeta: meta("api", map[string]string{"app": "api"})}},
+		StatefulSets: []appsv1.StatefulSet{{ObjectMeta: meta("db-pg", map[string]string{"k8s-manage.io/service-instance": "db"})}}}
+	for _, tc := range []struct {
+		scope diagnose.Scope
+		want  []string
+	}{
+		{diagnose.Scope{}, []string{"web", "api", "db"}},
+		{diagnose.Scope{App: "web"}, []string{"web"}},
+		{diagnose.Scope{Target: "db-pg"}, []string{"db"}},
+		{diagnose.Scope{Target: "nothing-of-this"}, []string{"web", "api", "db"}},
+	} {
+		if got := diagnose.Apps(&s, tc.scope); !slices.Equal(got, tc.want) {
+			t.Errorf("Apps(%+v) = %v, want %v", tc.scope, got, tc.want)
+		}
 	}
 }

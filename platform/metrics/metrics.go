@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -192,27 +193,35 @@ func (c *Client) Query(ctx context.Context, r Request) (*Series, error) {
 	}
 	step := c.step(r.Range)
 	promql := def.build(c.selector(r.Namespace, r.App), c.window(step))
-	end := c.opts.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	v, _, _, err := c.api.QueryRange(ctx, promql, promv1.Range{Start: end.Add(-r.Range), End: end, Step: step})
+	points, err := c.series(ctx, promql, c.opts.Now(), r.Range, step)
+	if err != nil {
+		return nil, err
+	}
+	s := &Series{Query: def.name, Title: def.title, App: r.App, Namespace: r.Namespace, Unit: def.unit,
+		Range: model.Duration(r.Range).String(), Step: model.Duration(step).String(), Points: points}
+	s.summarize(def)
+	return s, nil
+}
+
+// series runs an expression over the range ending at end and returns its first series' finite
+// points (never nil); ctx carries the caller's timeout. Queries whose points are joined share one
+// end, so their steps fall on the same times.
+func (c *Client) series(ctx context.Context, promql string, end time.Time, rng, step time.Duration) ([]Point, error) {
+	v, _, _, err := c.api.QueryRange(ctx, promql, promv1.Range{Start: end.Add(-rng), End: end, Step: step})
 	if err != nil {
 		return nil, c.failed(ctx, err)
 	}
-	s := &Series{Query: def.name, Title: def.title, App: r.App, Namespace: r.Namespace, Unit: def.unit,
-		Range: model.Duration(r.Range).String(), Step: model.Duration(step).String(), Points: []Point{}}
-	m, _ := v.(model.Matrix)
-	if len(m) > 0 {
+	points := []Point{}
+	if m, _ := v.(model.Matrix); len(m) > 0 {
 		for _, sp := range m[0].Values {
-			f := float64(sp.Value)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				continue
+			if f := float64(sp.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
+				points = append(points, Point{T: sp.Timestamp.Time().UTC(), V: f})
 			}
-			s.Points = append(s.Points, Point{T: sp.Timestamp.Time().UTC(), V: f})
 		}
 	}
-	s.summarize(def)
-	return s, nil
+	return points, nil
 }
 
 // failed turns a query error into one that says what was wrong, without the server's address
@@ -459,38 +468,29 @@ func (c *Client) Usage(ctx context.Context, ns, app string, window time.Duration
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	end := c.opts.Now()
-	series := make([]map[int64]float64, len(exprs))
+	series := make([]map[time.Time]float64, len(exprs))
 	errs := make([]error, len(exprs))
-	done := make(chan struct{}, len(exprs))
+	var wg sync.WaitGroup
 	for i, e := range exprs {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			v, _, _, err := c.api.QueryRange(ctx, e, promv1.Range{Start: end.Add(-window), End: end, Step: step})
-			if err != nil {
-				errs[i] = c.failed(ctx, err)
-				return
+		wg.Go(func() {
+			ps, err := c.series(ctx, e, end, window, step)
+			series[i], errs[i] = map[time.Time]float64{}, err
+			for _, p := range ps {
+				series[i][p.T] = p.V
 			}
-			series[i] = map[int64]float64{}
-			if m, _ := v.(model.Matrix); len(m) > 0 {
-				for _, sp := range m[0].Values {
-					series[i][int64(sp.Timestamp)] = float64(sp.Value)
-				}
-			}
-		}()
+		})
 	}
-	for range exprs {
-		<-done
-	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	var out []UsageSample
-	for ts, cpuUsed := range series[0] {
-		memUsed, ok1 := series[1][ts]
-		cpuReq, ok2 := series[2][ts]
-		memReq, ok3 := series[3][ts]
+	for t, cpuUsed := range series[0] {
+		memUsed, ok1 := series[1][t]
+		cpuReq, ok2 := series[2][t]
+		memReq, ok3 := series[3][t]
 		if ok1 && ok2 && ok3 {
-			out = append(out, UsageSample{T: model.Time(ts).Time().UTC(), CPUUsed: cpuUsed, MemoryUsed: memUsed, CPURequested: cpuReq, MemoryRequested: memReq})
+			out = append(out, UsageSample{T: t, CPUUsed: cpuUsed, MemoryUsed: memUsed, CPURequested: cpuReq, MemoryRequested: memReq})
 		}
 	}
 	slices.SortFunc(out, func(a, b UsageSample) int { return a.T.Compare(b.T) })
@@ -504,25 +504,20 @@ var TrendQueries = []string{"restarts", "error_ratio", "latency_p95"}
 // and within the client's timeout; a query that fails or has no data is left out (diagnosis
 // goes on without it). The map is by query name.
 func (c *Client) Trends(ctx context.Context, ns, app string) map[string][]Point {
-	type res struct {
-		name string
-		ps   []Point
-	}
-	ch := make(chan res, len(TrendQueries))
-	for _, q := range TrendQueries {
-		go func() {
-			s, err := c.Query(ctx, Request{Namespace: ns, App: app, Query: q, Range: c.opts.TrendRange})
-			if err != nil || len(s.Points) == 0 {
-				ch <- res{q, nil}
-				return
+	got := make([][]Point, len(TrendQueries))
+	var wg sync.WaitGroup
+	for i, q := range TrendQueries {
+		wg.Go(func() {
+			if s, err := c.Query(ctx, Request{Namespace: ns, App: app, Query: q, Range: c.opts.TrendRange}); err == nil {
+				got[i] = s.Points
 			}
-			ch <- res{q, s.Points}
-		}()
+		})
 	}
+	wg.Wait()
 	out := map[string][]Point{}
-	for range TrendQueries {
-		if r := <-ch; r.ps != nil {
-			out[r.name] = r.ps
+	for i, ps := range got {
+		if len(ps) > 0 {
+			out[TrendQueries[i]] = ps
 		}
 	}
 	return out

@@ -104,37 +104,9 @@ func Start(t testing.TB, env *sandboxtest.Env, extra ...Target) *Server {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	stop := run(t, cmd, logf)
-	s := &Server{URL: "http://" + addr}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get(s.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if err := stop(); err != nil {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("prometheus %v\n%s", err, log)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus at %s not ready after 60s", addr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return s
+	start(t, filepath.Join(dir, "prometheus.log"), "http://"+addr+"/-/ready", bin, "--config.file="+cfgPath,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--log.level=warn")
+	return &Server{URL: "http://" + addr}
 }
 
 // startKSM runs kube-state-metrics against the sandbox (pods only) and returns its address.
@@ -143,67 +115,58 @@ func startKSM(t testing.TB, env *sandboxtest.Env, dir string) string {
 	addr, tele := freeAddr(t), freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
 	_, tport, _ := net.SplitHostPort(tele)
-	logf, err := os.Create(filepath.Join(dir, "kube-state-metrics.log"))
+	start(t, filepath.Join(dir, "kube-state-metrics.log"), "http://"+addr+"/healthz", filepath.Join(env.BinDir, "kube-state-metrics"),
+		"--kubeconfig="+env.Sandbox.KubeconfigPath(), "--host="+host, "--port="+port, "--telemetry-host="+host, "--telemetry-port="+tport,
+		"--resources=pods")
+	return addr
+}
+
+// start runs a binary with its output in logPath until the test ends (interrupt, then kill after
+// 10 s), and waits up to a minute for health to answer 200; the test fails, with the log, when it
+// exits first.
+func start(t testing.TB, logPath, health, bin string, args ...string) {
+	t.Helper()
+	name := filepath.Base(bin)
+	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(env.BinDir, "kube-state-metrics"), "--kubeconfig="+env.Sandbox.KubeconfigPath(),
-		"--host="+host, "--port="+port, "--telemetry-host="+host, "--telemetry-port="+tport, "--resources=pods")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kube-state-metrics: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
-	stop := run(t, cmd, logf)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if err := stop(); err != nil {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("kube-state-metrics %v\n%s", err, log)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kube-state-metrics at %s not healthy after 60s", addr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// run stops a started process when the test ends (interrupt, then kill); the function it
-// returns reports the process' exit while it is being waited for (nil while it runs).
-func run(t testing.TB, cmd *exec.Cmd, logf *os.File) func() error {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	var exitErr error
-	done := false
 	t.Cleanup(func() {
-		if !done {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
 		}
 		logf.Close()
 	})
-	return func() error {
-		if done {
-			return exitErr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := client.Get(health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		select {
 		case err := <-exited:
-			done, exitErr = true, fmt.Errorf("exited: %v", err)
-			return exitErr
+			exited <- err // for the cleanup
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("%s exited: %v\n%s", name, err, log)
 		default:
-			return nil
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s did not answer 200 within 60s", name, health)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -229,7 +192,7 @@ func (s *Server) Instant(ctx context.Context, query string) ([]Sample, error) {
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := s.get(ctx, "/api/v1/query", url.Values{"query": {query}}, &out); err != nil {
+	if err := s.Get(ctx, "/api/v1/query", url.Values{"query": {query}}, &out); err != nil {
 		return nil, err
 	}
 	if out.Status != "success" {
@@ -271,8 +234,9 @@ func (s *Server) WaitFor(t testing.TB, query string, timeout time.Duration, ok f
 	return nil
 }
 
-// Get calls an API path and decodes its JSON.
-func (s *Server) get(ctx context.Context, path string, q url.Values, into any) error {
+// Get calls an API path (/api/v1/query, /api/v1/label/__name__/values, /api/v1/parse_query, ...)
+// and decodes its JSON answer.
+func (s *Server) Get(ctx context.Context, path string, q url.Values, into any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return err
@@ -283,10 +247,4 @@ func (s *Server) get(ctx context.Context, path string, q url.Values, into any) e
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(into)
-}
-
-// Get calls an API path (/api/v1/label/__name__/values, /api/v1/parse_query, ...) and decodes
-// its JSON answer.
-func (s *Server) Get(ctx context.Context, path string, q url.Values, into any) error {
-	return s.get(ctx, path, q, into)
 }
